@@ -1,0 +1,170 @@
+//! Settings shared by every process: where to listen, which database, which brokers.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::{Error, Result};
+
+/// Where a process serves HTTP (its API and/or `/metrics`, `/healthz`, `/readyz`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Address to bind; `0.0.0.0` in a container, loopback by default.
+    #[serde(default = "HttpSettings::default_host")]
+    pub host: IpAddr,
+    /// Port to bind; `0` asks the OS for a free one (tests).
+    #[serde(default)]
+    pub port: u16,
+}
+
+impl HttpSettings {
+    fn default_host() -> IpAddr {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    }
+
+    /// The socket address to bind.
+    pub fn address(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            host: Self::default_host(),
+            port: 0,
+        }
+    }
+}
+
+/// How to reach one service's PostgreSQL database.
+///
+/// The password comes either inline (`database.password`, typically from an environment
+/// variable filled from a Kubernetes Secret) or from a file (`database.password_file`, a
+/// mounted Secret). It is held as a [`SecretString`]: `Debug` prints `[REDACTED]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Host name or IP address of the server.
+    pub host: String,
+    /// TCP port of the server.
+    #[serde(default = "DatabaseSettings::default_port")]
+    pub port: u16,
+    /// Role to log in as.
+    pub user: String,
+    /// Password of `user`, if given inline.
+    #[serde(default)]
+    pub password: Option<SecretString>,
+    /// File holding the password of `user` (trailing newline ignored).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Database name.
+    pub name: String,
+    /// Largest number of pooled connections.
+    #[serde(default = "DatabaseSettings::default_pool_size")]
+    pub pool_size: usize,
+}
+
+impl DatabaseSettings {
+    fn default_port() -> u16 {
+        5432
+    }
+
+    fn default_pool_size() -> usize {
+        8
+    }
+
+    /// The password, read from `password_file` when that is set.
+    pub fn password(&self) -> Result<Option<SecretString>> {
+        match (&self.password, &self.password_file) {
+            (Some(_), Some(_)) => Err(Error::ConfigKey {
+                key: "database.password_file".into(),
+                reason: "set either database.password or database.password_file, not both".into(),
+            }),
+            (Some(password), None) => Ok(Some(password.clone())),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| Error::ConfigKey {
+                    key: "database.password_file".into(),
+                    reason: format!("cannot read {}: {e}", path.display()),
+                })?;
+                Ok(Some(SecretString::from(
+                    text.trim_end_matches(['\r', '\n']),
+                )))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Connection settings for `tokio-postgres`.
+    pub fn pg_config(&self) -> Result<tokio_postgres::Config> {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(&self.host)
+            .port(self.port)
+            .user(&self.user)
+            .dbname(&self.name)
+            .application_name(env!("CARGO_PKG_NAME"))
+            .connect_timeout(std::time::Duration::from_secs(5));
+        if let Some(password) = self.password()? {
+            config.password(password.expose_secret());
+        }
+        Ok(config)
+    }
+}
+
+/// How to reach the Kafka cluster.
+///
+/// `properties` are handed to librdkafka as they are, so a real cluster's security
+/// settings (`security.protocol`, `sasl.mechanism`, `sasl.username`, `sasl.password`, TLS
+/// paths) need no code change. Environment variable names cannot hold dots, so a key may
+/// spell them as `_` (`FTGO_KAFKA__PROPERTIES__SASL_PASSWORD` is `sasl.password`;
+/// librdkafka has no property with an underscore). Values are redacted in `Debug` output
+/// when the key names a secret.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// `bootstrap.servers`: comma-separated `host:port` list.
+    pub brokers: String,
+    /// Extra librdkafka client properties.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+impl KafkaSettings {
+    /// The extra client properties with librdkafka's dotted names.
+    pub fn client_properties(&self) -> impl Iterator<Item = (String, &str)> {
+        self.properties
+            .iter()
+            .map(|(k, v)| (k.replace('_', "."), v.as_str()))
+    }
+
+    /// Whether a librdkafka property holds a secret (its value must never be printed).
+    pub fn is_secret_property(key: &str) -> bool {
+        key.contains("password") || key.contains("secret") || key.ends_with(".pem")
+    }
+}
+
+impl fmt::Debug for KafkaSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let properties: BTreeMap<String, &str> = self
+            .client_properties()
+            .map(|(k, v)| {
+                let shown = if Self::is_secret_property(&k) {
+                    "[REDACTED]"
+                } else {
+                    v
+                };
+                (k, shown)
+            })
+            .collect();
+        f.debug_struct("KafkaSettings")
+            .field("brokers", &self.brokers)
+            .field("properties", &properties)
+            .finish()
+    }
+}

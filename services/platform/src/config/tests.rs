@@ -1,0 +1,149 @@
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use super::*;
+
+const SECRET: &str = "pa55-word-that-must-not-leak";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sample {
+    http: HttpSettings,
+    database: DatabaseSettings,
+    kafka: KafkaSettings,
+}
+
+fn env(pairs: &[(&str, &str)]) -> ConfigSource {
+    let base = [
+        ("FTGO_DATABASE__HOST", "127.0.0.1"),
+        ("FTGO_DATABASE__USER", "order_service"),
+        ("FTGO_DATABASE__NAME", "order_service"),
+        ("FTGO_DATABASE__PASSWORD", SECRET),
+        ("FTGO_KAFKA__BROKERS", "127.0.0.1:9092"),
+        ("FTGO_HTTP__PORT", "8080"),
+    ];
+    let mut map: HashMap<String, String> = base
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for (k, v) in pairs {
+        if v.is_empty() {
+            map.remove(*k);
+        } else {
+            map.insert(k.to_string(), v.to_string());
+        }
+    }
+    ConfigSource {
+        file: None,
+        env: Some(map),
+    }
+}
+
+fn error_of(source: ConfigSource) -> String {
+    source
+        .load::<Sample>()
+        .expect_err("configuration should be refused")
+        .to_string()
+}
+
+#[test]
+fn environment_overrides_nested_keys() {
+    let s: Sample = env(&[("FTGO_DATABASE__PORT", "5433")]).load().unwrap();
+    assert_eq!(s.database.port, 5433);
+    assert_eq!(s.http.port, 8080);
+    assert_eq!(s.kafka.brokers, "127.0.0.1:9092");
+}
+
+#[test]
+fn missing_key_is_named() {
+    let message = error_of(env(&[("FTGO_DATABASE__USER", "")]));
+    assert!(message.contains("database.user"), "{message}");
+    assert!(message.contains("missing"), "{message}");
+}
+
+#[test]
+fn malformed_key_is_named_without_its_value() {
+    let message = error_of(env(&[("FTGO_HTTP__PORT", "not-a-port-xyz")]));
+    assert!(message.contains("http.port"), "{message}");
+    assert!(!message.contains("not-a-port-xyz"), "{message}");
+}
+
+#[test]
+fn out_of_range_value_is_named() {
+    let message = error_of(env(&[("FTGO_DATABASE__PORT", "99999")]));
+    assert!(message.contains("database.port"), "{message}");
+}
+
+#[test]
+fn secret_never_appears_in_errors_or_debug_output() {
+    // A secret sitting in a key of the wrong type is echoed by nothing.
+    let message = error_of(env(&[("FTGO_DATABASE__PORT", SECRET)]));
+    assert!(!message.contains(SECRET), "{message}");
+
+    let message = error_of(env(&[("FTGO_DATABASE__NAME", "")]));
+    assert!(!message.contains(SECRET), "{message}");
+
+    let s: Sample = env(&[("FTGO_KAFKA__PROPERTIES__SASL_PASSWORD", SECRET)])
+        .load()
+        .unwrap();
+    assert!(
+        s.kafka
+            .client_properties()
+            .any(|(k, v)| k == "sasl.password" && v == SECRET)
+    );
+    let debug = format!("{s:?}");
+    assert!(!debug.contains(SECRET), "{debug}");
+    assert!(debug.contains("REDACTED"), "{debug}");
+}
+
+#[test]
+fn base_file_is_overridden_by_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("base.yaml");
+    std::fs::write(
+        &file,
+        "http:\n  port: 1\ndatabase:\n  host: db\n  user: u\n  name: n\nkafka:\n  brokers: k:9092\n",
+    )
+    .unwrap();
+    let source = ConfigSource {
+        file: Some(file),
+        env: Some(HashMap::from([("FTGO_HTTP__PORT".into(), "2".into())])),
+    };
+    let s: Sample = source.load().unwrap();
+    assert_eq!(s.http.port, 2);
+    assert_eq!(s.database.host, "db");
+    assert!(s.database.password().unwrap().is_none());
+}
+
+#[test]
+fn unreadable_base_file_is_an_error_naming_it() {
+    let source = ConfigSource {
+        file: Some("/nonexistent/ftgo.yaml".into()),
+        env: Some(HashMap::new()),
+    };
+    let message = source.load::<Sample>().unwrap_err().to_string();
+    assert!(message.contains("/nonexistent/ftgo.yaml"), "{message}");
+}
+
+#[test]
+fn password_file_is_read_and_both_sources_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("password");
+    std::fs::write(&file, format!("{SECRET}\n")).unwrap();
+    let s: Sample = env(&[
+        ("FTGO_DATABASE__PASSWORD", ""),
+        ("FTGO_DATABASE__PASSWORD_FILE", file.to_str().unwrap()),
+    ])
+    .load()
+    .unwrap();
+    let password = s.database.password().unwrap().unwrap();
+    assert_eq!(secrecy::ExposeSecret::expose_secret(&password), SECRET);
+
+    let s: Sample = env(&[("FTGO_DATABASE__PASSWORD_FILE", file.to_str().unwrap())])
+        .load()
+        .unwrap();
+    let message = s.database.password().unwrap_err().to_string();
+    assert!(message.contains("database.password_file"), "{message}");
+    assert!(!message.contains(SECRET), "{message}");
+}

@@ -1,0 +1,33 @@
+//! Database access: a connection pool built from [`DatabaseSettings`].
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use crate::config::DatabaseSettings;
+use crate::{Error, Result};
+
+/// A pool of connections to the service's own database.
+///
+/// Connections are opened lazily, so building a pool never fails because the database is
+/// down; the first query does, and readiness reports it.
+pub fn pool(settings: &DatabaseSettings) -> Result<Pool> {
+    let manager = Manager::from_config(
+        settings.pg_config()?,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(settings.pool_size)
+        .build()
+        .map_err(|e| Error::Pool(e.to_string()))
+}
+
+/// Takes a connection from the pool.
+pub async fn connection(pool: &Pool) -> Result<deadpool_postgres::Object> {
+    pool.get().await.map_err(|e| match e {
+        deadpool_postgres::PoolError::Backend(e) => Error::Database(e),
+        other => Error::Pool(other.to_string()),
+    })
+}

@@ -1,0 +1,342 @@
+//! A private PostgreSQL 15 cluster with `wal_level=logical`.
+//!
+//! PostgreSQL refuses to run as root, and CI runs as root: then initdb and the server run
+//! as the `postgres` user, in directories that user owns. TCP logins use
+//! scram-sha-256 passwords, as a real deployment would, so the services' secret handling
+//! is exercised for real.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::unistd::{Gid, Uid, User};
+use tokio_postgres::NoTls;
+
+use crate::error::{Error, IoContext, Result};
+use crate::ports::free_port;
+use crate::prereqs::postgres_bin_dir;
+use crate::process::{ManagedProcess, log_tail};
+
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+const PORT_ATTEMPTS: usize = 5;
+
+/// Connection details of one service's database and its owning role.
+#[derive(Debug, Clone)]
+pub struct ServiceDatabase {
+    /// Database name, also the name of its owning role.
+    pub name: String,
+    /// Host of the server (loopback).
+    pub host: String,
+    /// TCP port of the server.
+    pub port: u16,
+    /// Role owning the database; it may replicate, so the relay can log in as it.
+    pub user: String,
+    /// The role's password: a secret, never to be printed.
+    pub password: String,
+}
+
+impl ServiceDatabase {
+    /// A `tokio-postgres` configuration logging in as the service role.
+    pub fn config(&self) -> tokio_postgres::Config {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(&self.host)
+            .port(self.port)
+            .user(&self.user)
+            .password(&self.password)
+            .dbname(&self.name);
+        config
+    }
+
+    /// A connection URL without the password (safe to print).
+    pub fn url_without_password(&self) -> String {
+        format!(
+            "postgresql://{}@{}:{}/{}",
+            self.user, self.host, self.port, self.name
+        )
+    }
+
+    /// Opens one connection as the service role, driving it on a background task.
+    pub async fn connect(&self) -> Result<tokio_postgres::Client> {
+        connect(&self.config()).await
+    }
+}
+
+/// Opens a connection and spawns its driver task.
+pub(crate) async fn connect(config: &tokio_postgres::Config) -> Result<tokio_postgres::Client> {
+    let (client, connection) = config.connect(NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// A running PostgreSQL server in a private directory.
+#[derive(Debug)]
+pub struct Postgres {
+    process: ManagedProcess,
+    bin_dir: PathBuf,
+    data_dir: PathBuf,
+    socket_dir: PathBuf,
+    log: PathBuf,
+    port: u16,
+    superuser_password: String,
+    run_as: Option<(Uid, Gid)>,
+    fsync: bool,
+}
+
+impl Postgres {
+    /// Initialises a cluster under `root` and starts it. `fsync` off makes tests faster;
+    /// benchmarks turn it on to measure what production would see.
+    pub async fn start(root: &Path, logs: &Path, fsync: bool) -> Result<Self> {
+        let bin_dir = postgres_bin_dir()?;
+        let run_as =
+            if nix::unistd::geteuid().is_root() {
+                let user = User::from_name("postgres").ok().flatten().ok_or_else(|| {
+                    Error::Prerequisite {
+                        what: "PostgreSQL",
+                        reason: "running as root needs the `postgres` user to run the server as"
+                            .into(),
+                    }
+                })?;
+                Some((user.uid, user.gid))
+            } else {
+                None
+            };
+        let data_dir = root.join("pgdata");
+        let socket_dir = root.join("pgsocket");
+        for dir in [&data_dir, &socket_dir] {
+            std::fs::create_dir_all(dir).context(|| format!("create {}", dir.display()))?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .context(|| format!("chmod {}", dir.display()))?;
+        }
+        let superuser_password = uuid::Uuid::new_v4().simple().to_string();
+        let pwfile = root.join("pgpass.initdb");
+        std::fs::write(&pwfile, &superuser_password).context(|| "write initdb pwfile".into())?;
+        if let Some((uid, gid)) = run_as {
+            for path in [root, &data_dir, &socket_dir, &pwfile] {
+                std::os::unix::fs::chown(path, Some(uid.as_raw()), Some(gid.as_raw()))
+                    .context(|| format!("chown {} to postgres", path.display()))?;
+            }
+        }
+        let log = logs.join("postgres.log");
+        let mut initdb = Command::new(bin_dir.join("initdb"));
+        initdb
+            .arg("-D")
+            .arg(&data_dir)
+            .args([
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ])
+            .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
+            .arg(format!("--pwfile={}", pwfile.display()));
+        run_as_owner(&mut initdb, run_as);
+        let initdb_log = logs.join("initdb.log");
+        let mut process = ManagedProcess::spawn("initdb", initdb, &initdb_log, Signal::SIGTERM)?;
+        let status = loop {
+            if let Some(status) = process.exit_status() {
+                break status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let _ = std::fs::remove_file(&pwfile);
+        if !status.success() {
+            return Err(process.start_error(format!("initdb exited with {status}")));
+        }
+        drop(process);
+
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let port = free_port()?;
+            let mut postgres = Self {
+                process: spawn_server(&bin_dir, &data_dir, &socket_dir, &log, port, run_as, fsync)?,
+                bin_dir: bin_dir.clone(),
+                data_dir: data_dir.clone(),
+                socket_dir: socket_dir.clone(),
+                log: log.clone(),
+                port,
+                superuser_password: superuser_password.clone(),
+                run_as,
+                fsync,
+            };
+            match postgres.wait_ready().await {
+                Ok(()) => return Ok(postgres),
+                Err(_) if attempt < PORT_ATTEMPTS && port_was_taken(&log) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn wait_ready(&mut self) -> Result<()> {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            if !self.process.is_running() {
+                return Err(self
+                    .process
+                    .start_error("the server exited during start-up"));
+            }
+            if connect(&self.superuser_config("postgres")).await.is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(self.process.start_error("no connection within 60 s"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// TCP port of the server.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Process id of the postmaster.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// Directory of the server binaries (for `pg_recvlogical`, `pgbench`, `psql`).
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin_dir
+    }
+
+    /// The server log.
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// The superuser's password (a secret: do not print it).
+    pub fn superuser_password(&self) -> &str {
+        &self.superuser_password
+    }
+
+    /// Connection settings of the superuser for `dbname`.
+    pub fn superuser_config(&self, dbname: &str) -> tokio_postgres::Config {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host("127.0.0.1")
+            .port(self.port)
+            .user("postgres")
+            .password(&self.superuser_password)
+            .dbname(dbname)
+            .connect_timeout(Duration::from_secs(2));
+        config
+    }
+
+    /// A superuser connection to `dbname`.
+    pub async fn superuser(&self, dbname: &str) -> Result<tokio_postgres::Client> {
+        connect(&self.superuser_config(dbname)).await
+    }
+
+    /// Creates a database owned by a new login role of the same name with a random
+    /// password. The role may replicate, so that database's relay can log in as it.
+    pub async fn create_service_database(&self, name: &str) -> Result<ServiceDatabase> {
+        let password = uuid::Uuid::new_v4().simple().to_string();
+        let admin = self.superuser("postgres").await?;
+        // Identifiers cannot be bound as parameters; `name` comes from our own code.
+        admin
+            .batch_execute(&format!(
+                "CREATE ROLE {name} LOGIN REPLICATION PASSWORD '{password}'"
+            ))
+            .await?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name} OWNER {name}"))
+            .await?;
+        Ok(ServiceDatabase {
+            name: name.to_owned(),
+            host: "127.0.0.1".into(),
+            port: self.port,
+            user: name.to_owned(),
+            password,
+        })
+    }
+
+    /// Stops the server (fast shutdown) and starts it again on the same port and data,
+    /// as a database restart during an incident would.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.process.stop();
+        self.process = spawn_server(
+            &self.bin_dir,
+            &self.data_dir,
+            &self.socket_dir,
+            &self.log,
+            self.port,
+            self.run_as,
+            self.fsync,
+        )?;
+        self.wait_ready().await
+    }
+
+    /// Pids of the postmaster and all its children (backends, WAL sender, ...).
+    pub fn process_tree(&self) -> Vec<u32> {
+        let root = self.pid();
+        let mut pids = vec![root];
+        pids.extend(children_of(root));
+        pids
+    }
+}
+
+fn spawn_server(
+    bin_dir: &Path,
+    data_dir: &Path,
+    socket_dir: &Path,
+    log: &Path,
+    port: u16,
+    run_as: Option<(Uid, Gid)>,
+    fsync: bool,
+) -> Result<ManagedProcess> {
+    let mut command = Command::new(bin_dir.join("postgres"));
+    command
+        .arg("-D")
+        .arg(data_dir)
+        .args(["-p", &port.to_string()])
+        .args(["-c", "listen_addresses=127.0.0.1"])
+        .arg("-c")
+        .arg(format!("unix_socket_directories={}", socket_dir.display()))
+        .args(["-c", "wal_level=logical"])
+        .args(["-c", "max_replication_slots=20", "-c", "max_wal_senders=20"])
+        .args(["-c", "max_connections=200"])
+        .args(["-c", &format!("fsync={}", if fsync { "on" } else { "off" })])
+        .args(["-c", "log_min_messages=warning"]);
+    run_as_owner(&mut command, run_as);
+    // SIGINT is PostgreSQL's fast shutdown: roll back sessions, checkpoint, exit.
+    ManagedProcess::spawn("postgres", command, log, Signal::SIGINT)
+}
+
+fn run_as_owner(command: &mut Command, run_as: Option<(Uid, Gid)>) {
+    use std::os::unix::process::CommandExt;
+    if let Some((uid, gid)) = run_as {
+        command.uid(uid.as_raw()).gid(gid.as_raw());
+    }
+}
+
+fn port_was_taken(log: &Path) -> bool {
+    log_tail(log, 20).contains("Address already in use")
+}
+
+/// Direct children of `pid`, read from /proc.
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|candidate| {
+            std::fs::read_to_string(format!("/proc/{candidate}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // Field 4 is the parent pid; the command name (field 2) may hold spaces.
+                    let after_name = stat.rsplit_once(')')?.1;
+                    after_name.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
+}

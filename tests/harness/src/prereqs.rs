@@ -1,0 +1,159 @@
+//! Finding, and where missing installing, what the stack runs: PostgreSQL's server
+//! binaries and the tansu broker.
+//!
+//! Idempotent: a second run finds everything and does nothing. tansu is built from
+//! crates.io once per machine into a cache directory outside the checkout (about 13
+//! minutes on 2 cores), so a fresh clone or `cargo clean` does not rebuild it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::error::{Error, Result};
+
+/// The tansu release the stack is tested with.
+pub const TANSU_VERSION: &str = "0.6.0";
+
+/// The PostgreSQL major version the stack is tested with.
+pub const POSTGRES_MAJOR: u32 = 15;
+
+/// Where built tools are cached: `$FTGO_CACHE_DIR`, else `$XDG_CACHE_HOME/ftgo`, else
+/// `~/.cache/ftgo`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("FTGO_CACHE_DIR") {
+        return dir.into();
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
+    base.join("ftgo")
+}
+
+/// The tansu binary: `$FTGO_TANSU_BIN`, else the cached build.
+pub fn tansu_bin() -> PathBuf {
+    std::env::var_os("FTGO_TANSU_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tansu_root().join("bin").join("tansu"))
+}
+
+fn tansu_root() -> PathBuf {
+    cache_dir().join(format!("tansu-{TANSU_VERSION}"))
+}
+
+/// The directory holding `initdb`, `postgres`, `pg_ctl`, `pg_recvlogical`, `pgbench`:
+/// `$FTGO_PG_BINDIR`, else Debian's `/usr/lib/postgresql/15/bin`.
+pub fn postgres_bin_dir() -> Result<PathBuf> {
+    let dir = std::env::var_os("FTGO_PG_BINDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(format!("/usr/lib/postgresql/{POSTGRES_MAJOR}/bin")));
+    if dir.join("postgres").is_file() && dir.join("initdb").is_file() {
+        Ok(dir)
+    } else {
+        Err(Error::Prerequisite {
+            what: "PostgreSQL",
+            reason: format!(
+                "no initdb/postgres in {} (run `cargo dev install`, or set FTGO_PG_BINDIR)",
+                dir.display()
+            ),
+        })
+    }
+}
+
+/// Makes sure PostgreSQL and tansu are present, installing what is missing.
+/// `progress` receives one line per step.
+pub fn ensure_installed(progress: &dyn Fn(&str)) -> Result<()> {
+    ensure_postgres(progress)?;
+    ensure_tansu(progress)
+}
+
+fn ensure_postgres(progress: &dyn Fn(&str)) -> Result<()> {
+    if postgres_bin_dir().is_ok() {
+        progress(&format!("PostgreSQL {POSTGRES_MAJOR}: present"));
+        return Ok(());
+    }
+    progress(&format!(
+        "PostgreSQL {POSTGRES_MAJOR}: missing, installing from Debian (apt-get install postgresql)"
+    ));
+    let sudo = !nix::unistd::geteuid().is_root();
+    run("apt-get update", apt(sudo, &["update", "-q"]))?;
+    let mut install = apt(sudo, &["install", "-y", "-q", "--no-install-recommends"]);
+    install.args([
+        format!("postgresql-{POSTGRES_MAJOR}"),
+        format!("postgresql-client-{POSTGRES_MAJOR}"),
+    ]);
+    install.env("DEBIAN_FRONTEND", "noninteractive");
+    run("apt-get install postgresql", install)?;
+    postgres_bin_dir().map(|_| ())
+}
+
+fn apt(sudo: bool, args: &[&str]) -> Command {
+    let mut command = if sudo {
+        let mut c = Command::new("sudo");
+        c.arg("apt-get");
+        c
+    } else {
+        Command::new("apt-get")
+    };
+    command.args(args);
+    command
+}
+
+fn ensure_tansu(progress: &dyn Fn(&str)) -> Result<()> {
+    let bin = tansu_bin();
+    if bin.is_file() {
+        progress(&format!(
+            "tansu {TANSU_VERSION}: present at {}",
+            bin.display()
+        ));
+        return Ok(());
+    }
+    if std::env::var_os("FTGO_TANSU_BIN").is_some() {
+        return Err(Error::Prerequisite {
+            what: "tansu",
+            reason: format!(
+                "FTGO_TANSU_BIN names {}, which does not exist",
+                bin.display()
+            ),
+        });
+    }
+    let root = tansu_root();
+    let partial = root.with_extension("partial");
+    progress(&format!(
+        "tansu {TANSU_VERSION}: missing, building it from crates.io into {} \
+         (once per machine; about 13 minutes on 2 cores, cargo's progress follows)",
+        root.display()
+    ));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut install = Command::new(cargo);
+    install
+        .args(["install", "tansu", "--locked", "--version", TANSU_VERSION])
+        .args(["--features", "dynostore", "--root"])
+        .arg(&partial)
+        // Build outside the workspace so its profile and target dir do not apply.
+        .current_dir(std::env::temp_dir())
+        .env_remove("CARGO_TARGET_DIR");
+    run("cargo install tansu", install)?;
+    // Only a finished build is moved into place, so an interrupted one is redone.
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::rename(&partial, &root).map_err(|e| Error::Prerequisite {
+        what: "tansu",
+        reason: format!("move {} into place: {e}", partial.display()),
+    })?;
+    progress(&format!("tansu {TANSU_VERSION}: built"));
+    Ok(())
+}
+
+fn run(what: &'static str, mut command: Command) -> Result<()> {
+    let status = command.status().map_err(|e| Error::Prerequisite {
+        what,
+        reason: e.to_string(),
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::Prerequisite {
+            what,
+            reason: format!("exited with {status}"),
+        })
+    }
+}

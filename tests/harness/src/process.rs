@@ -1,0 +1,156 @@
+//! A child process the harness owns: its output goes to a log file, and it is stopped
+//! when the handle is dropped (also during a panic's unwinding).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::error::{Error, IoContext, Result};
+
+/// How long a process gets to stop after its stop signal before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(15);
+
+/// A running child process with its log file.
+#[derive(Debug)]
+pub struct ManagedProcess {
+    name: String,
+    child: Option<Child>,
+    log: PathBuf,
+    stop_signal: Signal,
+}
+
+impl ManagedProcess {
+    /// Spawns `command` with stdout and stderr appended to `log`. `stop_signal` is what a
+    /// graceful stop sends (SIGINT is PostgreSQL's "fast shutdown", SIGTERM for most).
+    pub fn spawn(
+        name: &str,
+        mut command: Command,
+        log: &Path,
+        stop_signal: Signal,
+    ) -> Result<Self> {
+        let file = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .context(|| format!("open log {}", log.display()))?;
+        let err = file.try_clone().context(|| "clone log handle".into())?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(file))
+            .stderr(Stdio::from(err))
+            .spawn()
+            .context(|| format!("spawn {name} ({:?})", command.get_program()))?;
+        Ok(Self {
+            name: name.to_owned(),
+            child: Some(child),
+            log: log.to_owned(),
+            stop_signal,
+        })
+    }
+
+    /// The component's name, as used in messages.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The process id (0 once it has been stopped).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// The log file.
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// Whether the process is still running (reaping it if it exited).
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// The exit status if the process has exited.
+    pub fn exit_status(&mut self) -> Option<ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    /// Sends a signal (e.g. SIGSTOP/SIGCONT to simulate an unresponsive process).
+    pub fn signal(&self, signal: Signal) -> Result<()> {
+        if let Some(child) = &self.child {
+            kill(Pid::from_raw(child.id() as i32), signal).map_err(|e| Error::Io {
+                context: format!("send {signal} to {}", self.name),
+                source: e.into(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Kills the process with SIGKILL (a crash, as `kill -9`) and reaps it.
+    pub fn kill9(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = child.kill();
+        child.wait().ok()
+    }
+
+    /// Stops the process gracefully: its stop signal, then SIGKILL after the grace period.
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        self.stop_with(self.stop_signal, STOP_GRACE)
+    }
+
+    /// Sends `signal` and waits up to `grace` for the exit; kills it after that.
+    pub fn stop_with(&mut self, signal: Signal, grace: Duration) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        let pid = Pid::from_raw(child.id() as i32);
+        // A paused process cannot act on a stop signal.
+        let _ = kill(pid, Signal::SIGCONT);
+        let _ = kill(pid, signal);
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        child.wait().ok()
+    }
+
+    /// The last `lines` lines of the log, for error messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        log_tail(&self.log, lines)
+    }
+
+    /// An error saying this process failed to start, with its log tail.
+    pub(crate) fn start_error(&self, reason: impl Into<String>) -> Error {
+        Error::Start {
+            name: self.name.clone(),
+            reason: reason.into(),
+            log: self.log.display().to_string(),
+            log_tail: self.log_tail(30),
+        }
+    }
+}
+
+impl Drop for ManagedProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The last `lines` lines of a file ("" if unreadable).
+pub(crate) fn log_tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

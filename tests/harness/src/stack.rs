@@ -1,0 +1,161 @@
+//! The whole local stack: PostgreSQL with one database per service, and the broker.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::broker::Broker;
+use crate::error::{IoContext, Result};
+use crate::postgres::{Postgres, ServiceDatabase};
+
+/// The services of the system; each owns a database of the same name.
+pub const SERVICES: [&str; 3] = ["order_service", "consumer_service", "restaurant_service"];
+
+/// Options for [`Stack::start_with`].
+#[derive(Debug, Clone, Default)]
+pub struct StackOptions {
+    /// Run PostgreSQL with `fsync=on` (benchmarks); tests leave it off for speed.
+    pub fsync: bool,
+}
+
+/// Every real part of the system, running; dropping it stops them all.
+///
+/// Fields drop in declaration order: processes stop before their directory is removed.
+#[derive(Debug)]
+pub struct Stack {
+    /// The broker.
+    pub broker: Broker,
+    /// The PostgreSQL server holding every service database.
+    pub postgres: Postgres,
+    databases: Vec<ServiceDatabase>,
+    logs: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+/// What `cargo dev up` prints: where everything is. Holds no secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackAddresses {
+    /// The stack's private directory.
+    pub dir: PathBuf,
+    /// Where every process's log is.
+    pub logs: PathBuf,
+    /// `PGPASSFILE` holding the service roles' passwords, for psql.
+    pub pgpassfile: PathBuf,
+    /// Service name -> connection URL (no password).
+    pub databases: Vec<(String, String)>,
+    /// `bootstrap.servers` of the broker.
+    pub kafka_bootstrap: String,
+    /// Pid of every server process.
+    pub pids: Vec<u32>,
+}
+
+impl Stack {
+    /// Starts the stack with default options.
+    pub async fn start() -> Result<Self> {
+        Self::start_with(StackOptions::default()).await
+    }
+
+    /// Starts PostgreSQL and the broker in a new private directory and creates the
+    /// service databases. Set `FTGO_KEEP_STACK_DIR=1` to keep the directory (and logs).
+    pub async fn start_with(options: StackOptions) -> Result<Self> {
+        let mut dir = tempfile::Builder::new()
+            .prefix("ftgo-stack-")
+            .tempdir()
+            .context(|| "create stack directory".into())?;
+        if std::env::var_os("FTGO_KEEP_STACK_DIR").is_some() {
+            dir.disable_cleanup(true);
+        }
+        // Servers running as another user must be able to reach their subdirectories.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711))
+            .context(|| "chmod stack directory".into())?;
+        let logs = dir.path().join("logs");
+        std::fs::create_dir(&logs).context(|| "create logs directory".into())?;
+        let pg_root = dir.path().join("postgres");
+        std::fs::create_dir(&pg_root).context(|| "create postgres directory".into())?;
+
+        let (postgres, broker) = tokio::join!(
+            Postgres::start(&pg_root, &logs, options.fsync),
+            Broker::start(&logs)
+        );
+        let (postgres, broker) = (postgres?, broker?);
+        let mut databases = Vec::new();
+        for service in SERVICES {
+            databases.push(postgres.create_service_database(service).await?);
+        }
+        let stack = Self {
+            broker,
+            postgres,
+            databases,
+            logs,
+            dir,
+        };
+        stack.write_pgpass()?;
+        Ok(stack)
+    }
+
+    /// The database of `service` (one of [`SERVICES`]).
+    ///
+    /// # Panics
+    /// If `service` is not one of [`SERVICES`].
+    pub fn database(&self, service: &str) -> &ServiceDatabase {
+        self.databases
+            .iter()
+            .find(|db| db.name == service)
+            .unwrap_or_else(|| panic!("no database for service {service}"))
+    }
+
+    /// The stack's private directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The directory every process logs into.
+    pub fn logs_dir(&self) -> &Path {
+        &self.logs
+    }
+
+    /// Pids of every server process (PostgreSQL's whole tree, the broker).
+    pub fn server_pids(&self) -> Vec<u32> {
+        let mut pids = self.postgres.process_tree();
+        pids.push(self.broker.pid());
+        pids
+    }
+
+    fn pgpass_path(&self) -> PathBuf {
+        self.dir().join("pgpass")
+    }
+
+    fn write_pgpass(&self) -> Result<()> {
+        let path = self.pgpass_path();
+        let lines: String = self
+            .databases
+            .iter()
+            .map(|db| {
+                format!(
+                    "{}:{}:{}:{}:{}\n",
+                    db.host, db.port, db.name, db.user, db.password
+                )
+            })
+            .collect();
+        std::fs::write(&path, lines).context(|| "write pgpass".into())?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .context(|| "chmod pgpass".into())
+    }
+
+    /// Where everything is (no secrets).
+    pub fn addresses(&self) -> StackAddresses {
+        StackAddresses {
+            dir: self.dir().to_owned(),
+            logs: self.logs.clone(),
+            pgpassfile: self.pgpass_path(),
+            databases: self
+                .databases
+                .iter()
+                .map(|db| (db.name.clone(), db.url_without_password()))
+                .collect(),
+            kafka_bootstrap: self.broker.bootstrap_servers(),
+            pids: self.server_pids(),
+        }
+    }
+}

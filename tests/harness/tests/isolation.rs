@@ -1,0 +1,108 @@
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+use crate::support::survivors;
+
+/// Starts `cargo dev up --json` as its own process and reads the addresses it prints.
+fn dev_up() -> (Child, Value) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dev"))
+        .args(["up", "--json", "--no-install"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addresses: Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("`dev up --json` printed {line:?}: {e}"));
+    (child, addresses)
+}
+
+fn pids(addresses: &Value) -> Vec<u32> {
+    addresses["pids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap() as u32)
+        .collect()
+}
+
+/// The service role's password from the stack's PGPASSFILE.
+fn password_for(addresses: &Value, port: u16, db: &str) -> String {
+    let text = std::fs::read_to_string(addresses["pgpassfile"].as_str().unwrap()).unwrap();
+    text.lines()
+        .find_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            (f[1] == port.to_string() && f[2] == db).then(|| f[4].to_owned())
+        })
+        .unwrap()
+}
+
+fn port_of(url: &str) -> u16 {
+    url.rsplit_once(':')
+        .unwrap()
+        .1
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn two_stacks_in_parallel_processes_do_not_collide() {
+    let ((mut a, a_addr), (mut b, b_addr)) = std::thread::scope(|s| {
+        let a = s.spawn(dev_up);
+        let b = s.spawn(dev_up);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_ne!(a_addr["dir"], b_addr["dir"]);
+    assert_ne!(a_addr["kafka_bootstrap"], b_addr["kafka_bootstrap"]);
+    let a_url = a_addr["databases"][0][1].as_str().unwrap();
+    let b_url = b_addr["databases"][0][1].as_str().unwrap();
+    assert_ne!(port_of(a_url), port_of(b_url));
+
+    // Both stacks work at the same time, each with its own data.
+    for (i, addr) in [&a_addr, &b_addr].into_iter().enumerate() {
+        let port = port_of(addr["databases"][0][1].as_str().unwrap());
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host("127.0.0.1")
+            .port(port)
+            .user("order_service")
+            .dbname("order_service")
+            .password(password_for(addr, port, "order_service"));
+        let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        // The same table name in both: a collision would fail the second CREATE.
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE mine (v int); INSERT INTO mine VALUES ({i})"
+            ))
+            .await
+            .unwrap();
+        let v: i32 = client
+            .query_one("SELECT v FROM mine", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(v, i as i32);
+    }
+
+    // SIGTERM stops each stack cleanly, with every server process gone.
+    for (child, addr) in [(&mut a, &a_addr), (&mut b, &b_addr)] {
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "dev up exited with {status}");
+        let left = survivors(&pids(addr), Duration::from_secs(5));
+        assert!(left.is_empty(), "still running: {left:?}");
+        assert!(!std::path::Path::new(addr["dir"].as_str().unwrap()).exists());
+    }
+}
