@@ -27,6 +27,10 @@ pub enum Error {
     #[error("database pool: {0}")]
     Pool(String),
 
+    /// A schema migration failed.
+    #[error("migration: {0}")]
+    Migration(String),
+
     /// A metric could not be registered (a programming error: duplicate name).
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),

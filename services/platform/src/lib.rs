@@ -9,7 +9,9 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod messaging;
 pub mod metrics;
+pub mod outbox;
 pub mod telemetry;
 
 pub use error::{Error, Result};

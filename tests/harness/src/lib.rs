@@ -6,16 +6,21 @@
 //! test panics. `cargo dev up` and the tests use this same code, so what a user runs
 //! locally is what the tests run.
 
+pub mod binaries;
 mod broker;
 mod error;
+pub mod http;
+pub mod kafka;
 mod ports;
 mod postgres;
 pub mod prereqs;
 mod process;
+mod relay;
 mod stack;
 
 pub use broker::Broker;
 pub use error::{Error, Result};
 pub use postgres::{Postgres, ServiceDatabase};
 pub use process::ManagedProcess;
-pub use stack::{SERVICES, Stack, StackAddresses, StackOptions};
+pub use relay::RelayProcess;
+pub use stack::{DEAD_LETTER_TOPIC, SERVICES, Stack, StackAddresses, StackOptions};

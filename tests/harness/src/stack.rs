@@ -8,15 +8,21 @@ use serde::Serialize;
 use crate::broker::Broker;
 use crate::error::{IoContext, Result};
 use crate::postgres::{Postgres, ServiceDatabase};
+use crate::relay::RelayProcess;
 
 /// The services of the system; each owns a database of the same name.
 pub const SERVICES: [&str; 3] = ["order_service", "consumer_service", "restaurant_service"];
+
+/// The relays' dead-letter topic (their default `relay.dead_letter_topic`).
+pub const DEAD_LETTER_TOPIC: &str = "ftgo.dead-letter";
 
 /// Options for [`Stack::start_with`].
 #[derive(Debug, Clone, Default)]
 pub struct StackOptions {
     /// Run PostgreSQL with `fsync=on` (benchmarks); tests leave it off for speed.
     pub fsync: bool,
+    /// Start one CDC relay per service database (`cargo dev up` does).
+    pub relays: bool,
 }
 
 /// Every real part of the system, running; dropping it stops them all.
@@ -24,6 +30,7 @@ pub struct StackOptions {
 /// Fields drop in declaration order: processes stop before their directory is removed.
 #[derive(Debug)]
 pub struct Stack {
+    relays: Vec<RelayProcess>,
     /// The broker.
     pub broker: Broker,
     /// The PostgreSQL server holding every service database.
@@ -44,6 +51,8 @@ pub struct StackAddresses {
     pub pgpassfile: PathBuf,
     /// Service name -> connection URL (no password).
     pub databases: Vec<(String, String)>,
+    /// Service name -> its relay's `/metrics` URL.
+    pub relays: Vec<(String, String)>,
     /// `bootstrap.servers` of the broker.
     pub kafka_bootstrap: String,
     /// Pid of every server process.
@@ -79,11 +88,13 @@ impl Stack {
             Broker::start(&logs)
         );
         let (postgres, broker) = (postgres?, broker?);
+        broker.create_topic(DEAD_LETTER_TOPIC, 1).await?;
         let mut databases = Vec::new();
         for service in SERVICES {
             databases.push(postgres.create_service_database(service).await?);
         }
-        let stack = Self {
+        let mut stack = Self {
+            relays: Vec::new(),
             broker,
             postgres,
             databases,
@@ -91,7 +102,40 @@ impl Stack {
             dir,
         };
         stack.write_pgpass()?;
+        if options.relays {
+            for service in SERVICES {
+                stack.start_relay(service, &[]).await?;
+            }
+        }
         Ok(stack)
+    }
+
+    /// Starts a CDC relay process for `service`'s database; `extra_env` adds settings.
+    pub async fn start_relay(
+        &mut self,
+        service: &str,
+        extra_env: &[(&str, &str)],
+    ) -> Result<&mut RelayProcess> {
+        let relay = RelayProcess::start(
+            self.database(service),
+            &self.broker,
+            self.dir.path(),
+            extra_env,
+        )
+        .await?;
+        self.relays.push(relay);
+        Ok(self.relays.last_mut().expect("just pushed"))
+    }
+
+    /// The (first) relay started for `service`.
+    ///
+    /// # Panics
+    /// If no relay was started for it.
+    pub fn relay(&mut self, service: &str) -> &mut RelayProcess {
+        self.relays
+            .iter_mut()
+            .find(|r| r.service() == service)
+            .unwrap_or_else(|| panic!("no relay started for {service}"))
     }
 
     /// The database of `service` (one of [`SERVICES`]).
@@ -119,6 +163,7 @@ impl Stack {
     pub fn server_pids(&self) -> Vec<u32> {
         let mut pids = self.postgres.process_tree();
         pids.push(self.broker.pid());
+        pids.extend(self.relays.iter().map(RelayProcess::pid));
         pids
     }
 
@@ -153,6 +198,16 @@ impl Stack {
                 .databases
                 .iter()
                 .map(|db| (db.name.clone(), db.url_without_password()))
+                .collect(),
+            relays: self
+                .relays
+                .iter()
+                .map(|r| {
+                    (
+                        r.service().to_owned(),
+                        format!("http://{}/metrics", r.http_address()),
+                    )
+                })
                 .collect(),
             kafka_bootstrap: self.broker.bootstrap_servers(),
             pids: self.server_pids(),

@@ -11,7 +11,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use ftgo_harness::{Stack, StackAddresses, prereqs};
+use ftgo_harness::{Stack, StackAddresses, StackOptions, prereqs};
 
 #[derive(Parser)]
 #[command(
@@ -69,7 +69,13 @@ fn install() -> anyhow::Result<()> {
 fn up(json: bool) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let stack = Stack::start().await.context("starting the stack")?;
+        let options = StackOptions {
+            relays: true,
+            ..StackOptions::default()
+        };
+        let stack = Stack::start_with(options)
+            .await
+            .context("starting the stack")?;
         let addresses = stack.addresses();
         if json {
             println!("{}", serde_json::to_string(&addresses)?);
@@ -94,6 +100,10 @@ fn print_addresses(a: &StackAddresses) {
         println!("    {service:<20} {url}");
     }
     println!("  Kafka bootstrap        {}", a.kafka_bootstrap);
+    println!("  CDC relays (metrics; ready once their service created its outbox)");
+    for (service, url) in &a.relays {
+        println!("    {service:<20} {url}");
+    }
     println!("  logs                   {}", a.logs.display());
     println!(
         "\n  try: PGPASSFILE={} psql {}",

@@ -1,0 +1,37 @@
+//! The relay's error type.
+
+use pgwire_replication::PgWireError;
+
+/// What can end a replication session. Every variant is retried by the relay's main
+/// loop with backoff; none makes the process exit.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Platform failure (configuration, SQL connection).
+    #[error(transparent)]
+    Platform(#[from] platform::Error),
+
+    /// The replication stream failed.
+    #[error("replication stream: {0}")]
+    Replication(#[from] PgWireError),
+
+    /// A SQL statement of the relay failed.
+    #[error("database: {}", platform::error::describe_postgres(.0))]
+    Database(#[from] tokio_postgres::Error),
+
+    /// The outbox table, its publication or slot is not usable yet.
+    #[error("source not ready: {0}")]
+    SourceNotReady(String),
+
+    /// The pgoutput stream held something we cannot parse: a protocol bug or a
+    /// version mismatch, not bad data (bad rows are dead-lettered).
+    #[error("pgoutput protocol: {0}")]
+    Protocol(String),
+
+    /// The Kafka client failed (creation, or a delivery that will not succeed by
+    /// retrying within this session).
+    #[error("kafka: {0}")]
+    Kafka(String),
+}
+
+/// Result with the relay [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,117 @@
+//! The relay's Prometheus metrics, named `ftgo_relay_<noun>_<unit>` with bounded labels.
+
+use prometheus::{
+    Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
+
+use crate::Result;
+
+/// Handles to every metric the relay updates.
+#[derive(Debug, Clone)]
+pub struct RelayMetrics {
+    /// Records acknowledged on their own topic.
+    pub published: IntCounter,
+    /// Records acknowledged on the dead-letter topic.
+    pub dead_lettered: IntCounter,
+    /// Session-ending errors by stage (`database`, `replication`, `kafka`, `protocol`).
+    pub errors: IntCounterVec,
+    /// Replication sessions started.
+    pub sessions: IntCounter,
+    /// 1 while a replication session is streaming.
+    pub streaming: IntGauge,
+    /// Records handed to the broker and not yet acknowledged.
+    pub in_flight: IntGauge,
+    /// Server WAL end minus the confirmed position.
+    pub lag_bytes: IntGauge,
+    /// Age of the oldest unconfirmed transaction (0 when none).
+    pub lag_seconds: Gauge,
+    /// The last position confirmed to PostgreSQL (as sent in a status update).
+    pub confirmed_lsn: IntGauge,
+    /// From the source transaction's commit to the broker's acknowledgement.
+    pub commit_to_ack: Histogram,
+}
+
+impl RelayMetrics {
+    /// Registers the metrics in `registry`.
+    pub fn register(registry: &Registry) -> Result<Self> {
+        let metrics = Self {
+            published: IntCounter::new(
+                "ftgo_relay_messages_published_total",
+                "Outbox messages acknowledged by the broker on their topic.",
+            )
+            .map_err(platform::Error::from)?,
+            dead_lettered: IntCounter::new(
+                "ftgo_relay_dead_letter_messages_total",
+                "Outbox messages acknowledged on the dead-letter topic.",
+            )
+            .map_err(platform::Error::from)?,
+            errors: IntCounterVec::new(
+                Opts::new(
+                    "ftgo_relay_errors_total",
+                    "Errors that ended a replication session, by stage.",
+                ),
+                &["stage"],
+            )
+            .map_err(platform::Error::from)?,
+            sessions: IntCounter::new(
+                "ftgo_relay_sessions_started_total",
+                "Replication sessions started (1 plus reconnections).",
+            )
+            .map_err(platform::Error::from)?,
+            streaming: IntGauge::new(
+                "ftgo_relay_streaming",
+                "1 while the relay streams from its replication slot.",
+            )
+            .map_err(platform::Error::from)?,
+            in_flight: IntGauge::new(
+                "ftgo_relay_messages_in_flight",
+                "Messages handed to the broker and not yet acknowledged.",
+            )
+            .map_err(platform::Error::from)?,
+            lag_bytes: IntGauge::new(
+                "ftgo_relay_replication_lag_bytes",
+                "WAL bytes between the server's WAL end and the confirmed position.",
+            )
+            .map_err(platform::Error::from)?,
+            lag_seconds: Gauge::new(
+                "ftgo_relay_replication_lag_seconds",
+                "Age of the oldest committed outbox transaction not yet confirmed.",
+            )
+            .map_err(platform::Error::from)?,
+            confirmed_lsn: IntGauge::new(
+                "ftgo_relay_confirmed_lsn",
+                "Last WAL position confirmed to PostgreSQL, as a number.",
+            )
+            .map_err(platform::Error::from)?,
+            commit_to_ack: Histogram::with_opts(
+                HistogramOpts::new(
+                    "ftgo_relay_commit_to_ack_seconds",
+                    "Time from the source commit to the broker's acknowledgement.",
+                )
+                .buckets(vec![
+                    0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03,
+                    0.04, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                ]),
+            )
+            .map_err(platform::Error::from)?,
+        };
+        let collectors: [Box<dyn prometheus::core::Collector>; 10] = [
+            Box::new(metrics.published.clone()),
+            Box::new(metrics.dead_lettered.clone()),
+            Box::new(metrics.errors.clone()),
+            Box::new(metrics.sessions.clone()),
+            Box::new(metrics.streaming.clone()),
+            Box::new(metrics.in_flight.clone()),
+            Box::new(metrics.lag_bytes.clone()),
+            Box::new(metrics.lag_seconds.clone()),
+            Box::new(metrics.confirmed_lsn.clone()),
+            Box::new(metrics.commit_to_ack.clone()),
+        ];
+        for collector in collectors {
+            registry
+                .register(collector)
+                .map_err(platform::Error::from)?;
+        }
+        Ok(metrics)
+    }
+}

@@ -1,0 +1,73 @@
+//! Where records go: the boundary between the relay and the message broker.
+//!
+//! Like supabase/etl's `Destination`, the pipeline talks to a [`Sink`] and knows nothing
+//! of Kafka; [`kafka::KafkaSink`] is the implementation. A sink hands every record to the
+//! broker in the order it is given (so one key's records keep commit order) and returns
+//! a [`Delivery`] that completes when the broker has acknowledged it, or when it was
+//! refused for good and its dead letter was acknowledged instead.
+
+pub mod kafka;
+
+use std::future::Future;
+use std::pin::Pin;
+
+/// A message ready for the broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRecord {
+    /// Destination topic.
+    pub topic: String,
+    /// Partition key: the aggregate id.
+    pub key: String,
+    /// Headers, in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// Payload bytes.
+    pub payload: Vec<u8>,
+    /// Record timestamp: the source transaction's commit time (ms since the epoch).
+    pub timestamp_millis: i64,
+}
+
+/// Something that cannot be delivered to its topic, bound for the dead-letter topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// Key of the original message, if it had one.
+    pub key: Option<String>,
+    /// The original payload, or the raw row when it could not be decoded.
+    pub payload: Vec<u8>,
+    /// The topic it was meant for, if known.
+    pub original_topic: Option<String>,
+    /// Why it is dead-lettered.
+    pub reason: String,
+}
+
+/// How a record ended up acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivered {
+    /// On its own topic.
+    Published,
+    /// On the dead-letter topic, with the reason.
+    DeadLettered,
+}
+
+/// The broker did not acknowledge within this session (unreachable, timed out). The
+/// session ends and the next one re-reads from the last confirmed position.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Retry(pub String);
+
+/// Completes when the broker acknowledged the record (or its dead letter).
+pub type Delivery = Pin<Box<dyn Future<Output = Result<Delivered, Retry>> + Send>>;
+
+/// A message broker the relay publishes to.
+pub trait Sink: Send + Sync {
+    /// Hands `record` to the broker; records of one key are delivered in call order.
+    /// Waits only while the client's send queue is full.
+    fn publish(&self, record: OutboxRecord) -> impl Future<Output = Delivery> + Send;
+
+    /// Hands a dead letter to the broker's dead-letter topic.
+    fn dead_letter(&self, letter: DeadLetter) -> impl Future<Output = Delivery> + Send;
+
+    /// Drops whatever is queued and not yet sent: the session is ending abnormally and
+    /// the next one will read those records again, so sending them late could only put
+    /// them after their re-sent copies.
+    fn abandon(&self);
+}

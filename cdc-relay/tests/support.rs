@@ -1,0 +1,173 @@
+//! Shared set-up: a stack whose order database has an outbox, and message bookkeeping.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use ftgo_harness::kafka::{ReceivedRecord, TopicReader};
+use ftgo_harness::{ServiceDatabase, Stack};
+use platform::outbox::{self, OutboxMessage};
+
+pub const SERVICE: &str = "order_service";
+pub const TOPIC: &str = "relay.test.events";
+
+/// A stack with the order database's outbox created and a 3-partition topic; the relay
+/// is not started yet.
+pub async fn stack_with_outbox() -> Stack {
+    let stack = Stack::start().await.unwrap();
+    let mut client = stack.database(SERVICE).connect().await.unwrap();
+    outbox::schema::migrate(&mut client).await.unwrap();
+    stack.broker.create_topic(TOPIC, 3).await.unwrap();
+    stack
+}
+
+/// Starts the order database's relay and waits until it streams.
+pub async fn start_relay(stack: &mut Stack, extra_env: &[(&str, &str)]) {
+    let relay = stack.start_relay(SERVICE, extra_env).await.unwrap();
+    relay.wait_ready(Duration::from_secs(60)).await.unwrap();
+}
+
+/// The messages of a test: `count` messages over `keys` aggregates, each payload naming
+/// its key and its sequence number within the key.
+pub fn messages(count: usize, keys: usize) -> Vec<OutboxMessage> {
+    (0..count)
+        .map(|n| {
+            let key = format!("aggregate-{}", n % keys);
+            let seq = n / keys;
+            OutboxMessage::json(
+                TOPIC,
+                &key,
+                "TestEvent",
+                1,
+                &serde_json::json!({ "key": key, "seq": seq }),
+            )
+            .with_header(
+                "traceparent",
+                format!("00-{:032x}-{:016x}-01", n + 1, n + 1),
+            )
+        })
+        .collect()
+}
+
+/// Commits `messages` in transactions of `per_txn`, in order, through the outbox API.
+pub async fn commit_in_transactions(
+    db: &ServiceDatabase,
+    messages: &[OutboxMessage],
+    per_txn: usize,
+) {
+    let mut client = db.connect().await.unwrap();
+    for chunk in messages.chunks(per_txn) {
+        let tx = client.transaction().await.unwrap();
+        outbox::append(&tx, chunk).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+}
+
+/// Reads `TOPIC` until every expected message id was seen (or `within` passes).
+pub fn read_all(
+    stack: &Stack,
+    expected: &[OutboxMessage],
+    within: Duration,
+) -> Vec<ReceivedRecord> {
+    let ids: HashSet<String> = expected.iter().map(|m| m.id.to_string()).collect();
+    let mut reader = TopicReader::new(&stack.broker.bootstrap_servers(), &[TOPIC]).unwrap();
+    reader
+        .read_until(within, |records| {
+            let seen: HashSet<&str> = records
+                .iter()
+                .filter_map(|r| r.header("message-id"))
+                .collect();
+            ids.iter().all(|id| seen.contains(id.as_str()))
+        })
+        .to_vec()
+}
+
+/// What reached the topic, compared with what was committed.
+#[derive(Debug)]
+pub struct Delivery {
+    pub committed: usize,
+    pub received: usize,
+    pub lost: usize,
+    pub duplicates: usize,
+}
+
+impl std::fmt::Display for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "committed {}, received {}, lost {}, duplicates {}",
+            self.committed, self.received, self.lost, self.duplicates
+        )
+    }
+}
+
+/// Checks nothing is lost and each key's messages are in commit order (first
+/// occurrences; re-deliveries after a crash are duplicates), on one partition per key.
+pub fn verify(expected: &[OutboxMessage], records: &[ReceivedRecord]) -> Delivery {
+    let mut seen = HashSet::new();
+    let mut duplicates = 0;
+    let mut order: HashMap<String, Vec<u64>> = HashMap::new();
+    let mut partitions: HashMap<String, HashSet<i32>> = HashMap::new();
+    for record in records {
+        let id = record.header("message-id").expect("message-id header");
+        if !seen.insert(id.to_owned()) {
+            duplicates += 1;
+            continue;
+        }
+        let payload: serde_json::Value = serde_json::from_slice(&record.payload).unwrap();
+        let key = record.key.clone().expect("key");
+        assert_eq!(payload["key"], key.as_str(), "key is the aggregate id");
+        order
+            .entry(key.clone())
+            .or_default()
+            .push(payload["seq"].as_u64().unwrap());
+        partitions.entry(key).or_default().insert(record.partition);
+    }
+    for (key, seqs) in &order {
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "messages of {key} out of commit order: {seqs:?}"
+        );
+    }
+    for (key, parts) in &partitions {
+        assert_eq!(parts.len(), 1, "{key} spread over partitions {parts:?}");
+    }
+    let lost = expected
+        .iter()
+        .filter(|m| !seen.contains(&m.id.to_string()))
+        .count();
+    Delivery {
+        committed: expected.len(),
+        received: records.len(),
+        lost,
+        duplicates,
+    }
+}
+
+/// Headers of a message as the relay should publish them.
+pub fn expected_headers(message: &OutboxMessage) -> BTreeMap<String, String> {
+    let mut headers = message.headers.clone();
+    headers.insert("message-id".into(), message.id.to_string());
+    headers.insert("message-type".into(), message.message_type.clone());
+    headers.insert("schema-version".into(), message.schema_version.to_string());
+    headers
+}
+
+/// Polls the relay's published counter until it reaches `at_least`.
+pub async fn wait_published(stack: &mut Stack, at_least: f64, within: Duration) {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let published = stack
+            .relay(SERVICE)
+            .metric("ftgo_relay_messages_published_total")
+            .await
+            .unwrap_or(0.0);
+        if published >= at_least {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {published} published within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,61 @@
+//! The outbox table's migration and the names the relay decodes rows by.
+
+use crate::{Error, Result};
+
+/// The table name (in the `public` schema).
+pub const TABLE: &str = "outbox";
+
+/// The publication of the outbox table's inserts, created by the migration.
+pub const PUBLICATION: &str = "ftgo_outbox";
+
+/// The logical replication slot of `database`'s outbox. Slot names are unique per
+/// cluster, so the database name is part of it; the migration creates the slot under
+/// this same name (see `migrations/outbox/V2__outbox_capture.sql`).
+pub fn slot_name(database: &str) -> String {
+    let sanitized: String = database
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("ftgo_outbox_{sanitized}")
+}
+
+/// Column names, as the relay finds them in pgoutput's Relation message.
+pub mod columns {
+    /// Message id (uuid).
+    pub const ID: &str = "id";
+    /// Destination channel (text).
+    pub const DESTINATION: &str = "destination";
+    /// Kafka key (text).
+    pub const MESSAGE_KEY: &str = "message_key";
+    /// Message type (text).
+    pub const MESSAGE_TYPE: &str = "message_type";
+    /// Schema version (integer).
+    pub const SCHEMA_VERSION: &str = "schema_version";
+    /// Headers (jsonb object of strings).
+    pub const HEADERS: &str = "headers";
+    /// Payload (bytea).
+    pub const PAYLOAD: &str = "payload";
+}
+
+mod embedded {
+    refinery::embed_migrations!("migrations/outbox");
+}
+
+/// Creates or upgrades the outbox table, and starts capturing it: the publication, and
+/// the replication slot when the role has the `REPLICATION` attribute. Its history lives in its own table
+/// (`outbox_schema_history`), so each service keeps its own migrations independent.
+pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<()> {
+    embedded::migrations::runner()
+        .set_migration_table_name("outbox_schema_history")
+        .run_async(client)
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::Migration(e.to_string()))
+}

@@ -1,0 +1,118 @@
+//! Reading topics back in tests: every record, with partition, offset, key and headers.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use crate::error::Result;
+
+/// A record as read from the broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedRecord {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Offset in the partition.
+    pub offset: i64,
+    /// Key, as UTF-8.
+    pub key: Option<String>,
+    /// Payload bytes.
+    pub payload: Vec<u8>,
+    /// Headers as UTF-8 strings (lossy), by name.
+    pub headers: BTreeMap<String, String>,
+}
+
+impl ReceivedRecord {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+/// Reads topics from the beginning of every partition (no consumer group).
+pub struct TopicReader {
+    consumer: BaseConsumer,
+    records: Vec<ReceivedRecord>,
+}
+
+impl std::fmt::Debug for TopicReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TopicReader")
+            .field("records", &self.records.len())
+            .finish()
+    }
+}
+
+impl TopicReader {
+    /// Assigns every partition of `topics`, from the earliest offset.
+    pub fn new(bootstrap: &str, topics: &[&str]) -> Result<Self> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", format!("reader-{}", uuid::Uuid::new_v4()))
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", "50")
+            .create()?;
+        let mut assignment = TopicPartitionList::new();
+        for topic in topics {
+            let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+            for t in metadata.topics() {
+                for p in t.partitions() {
+                    assignment.add_partition_offset(topic, p.id(), Offset::Beginning)?;
+                }
+            }
+        }
+        consumer.assign(&assignment)?;
+        Ok(Self {
+            consumer,
+            records: Vec::new(),
+        })
+    }
+
+    /// Reads until `done(all records so far)` holds or `within` passes; returns all
+    /// records read so far (also on time-out, for the caller's assertion message).
+    pub fn read_until(
+        &mut self,
+        within: Duration,
+        done: impl Fn(&[ReceivedRecord]) -> bool,
+    ) -> &[ReceivedRecord] {
+        let deadline = Instant::now() + within;
+        while !done(&self.records) && Instant::now() < deadline {
+            match self.consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(message)) => self.records.push(ReceivedRecord {
+                    topic: message.topic().to_owned(),
+                    partition: message.partition(),
+                    offset: message.offset(),
+                    key: message
+                        .key()
+                        .map(|k| String::from_utf8_lossy(k).into_owned()),
+                    payload: message.payload().unwrap_or_default().to_vec(),
+                    headers: message
+                        .headers()
+                        .map(|h| {
+                            h.iter()
+                                .map(|h| {
+                                    (
+                                        h.key.to_owned(),
+                                        String::from_utf8_lossy(h.value.unwrap_or_default())
+                                            .into_owned(),
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                }),
+                Some(Err(_)) | None => {}
+            }
+        }
+        &self.records
+    }
+
+    /// Everything read so far.
+    pub fn records(&self) -> &[ReceivedRecord] {
+        &self.records
+    }
+}

@@ -1,0 +1,169 @@
+//! The CDC relay as a real process, one per service database.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use crate::broker::Broker;
+use crate::error::{IoContext, Result};
+use crate::http;
+use crate::ports::free_port;
+use crate::postgres::ServiceDatabase;
+use crate::process::ManagedProcess;
+
+/// A running `cdc-relay` for one service database.
+#[derive(Debug)]
+pub struct RelayProcess {
+    process: ManagedProcess,
+    command: (PathBuf, Vec<(String, String)>),
+    http: SocketAddr,
+    service: String,
+}
+
+impl RelayProcess {
+    /// Starts a relay for `db` publishing to `broker`. The database password reaches it
+    /// through a file (`database.password_file`), not the environment. `extra_env` adds or
+    /// overrides settings (e.g. `FTGO_RELAY__SLOT`). Returns once its HTTP endpoint
+    /// answers; it becomes ready when it streams ([`RelayProcess::wait_ready`]).
+    pub async fn start(
+        db: &ServiceDatabase,
+        broker: &Broker,
+        dir: &Path,
+        extra_env: &[(&str, &str)],
+    ) -> Result<Self> {
+        let binary = crate::binaries::path("cdc-relay")?;
+        let secret = dir.join(format!("{}.password", db.name));
+        std::fs::write(&secret, &db.password).context(|| "write password file".into())?;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600))
+            .context(|| "chmod password file".into())?;
+        let port = free_port()?;
+        let mut env: Vec<(String, String)> = [
+            ("FTGO_HTTP__PORT", port.to_string()),
+            ("FTGO_DATABASE__HOST", db.host.clone()),
+            ("FTGO_DATABASE__PORT", db.port.to_string()),
+            ("FTGO_DATABASE__USER", db.user.clone()),
+            ("FTGO_DATABASE__NAME", db.name.clone()),
+            ("FTGO_DATABASE__PASSWORD_FILE", secret.display().to_string()),
+            ("FTGO_KAFKA__BROKERS", broker.bootstrap_servers()),
+            ("RUST_LOG", "info".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (key, value) in extra_env {
+            env.retain(|(k, _)| k != key);
+            env.push(((*key).to_owned(), (*value).to_owned()));
+        }
+        let log = dir.join("logs").join(format!("relay-{}.log", db.name));
+        let mut relay = Self {
+            process: spawn(&binary, &env, &log)?,
+            command: (binary, env),
+            http: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            service: db.name.clone(),
+        };
+        relay.wait_answering().await?;
+        Ok(relay)
+    }
+
+    async fn wait_answering(&mut self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if !self.process.is_running() {
+                return Err(self.process.start_error("the relay exited during start-up"));
+            }
+            if http::get(self.http, "/healthz").await.is_some() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(self
+                    .process
+                    .start_error("/healthz not answering within 30 s"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until `/readyz` says the relay is streaming.
+    pub async fn wait_ready(&mut self, within: Duration) -> Result<()> {
+        let deadline = Instant::now() + within;
+        loop {
+            if !self.process.is_running() {
+                return Err(self.process.start_error("the relay exited"));
+            }
+            match http::get(self.http, "/readyz").await {
+                Some((200, _)) => return Ok(()),
+                Some((_, reason)) if Instant::now() > deadline => {
+                    return Err(self.process.start_error(format!("not ready: {reason}")));
+                }
+                None if Instant::now() > deadline => {
+                    return Err(self.process.start_error("not answering"));
+                }
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    /// The service whose database this relay reads.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// Where `/metrics`, `/healthz`, `/readyz` are served.
+    pub fn http_address(&self) -> SocketAddr {
+        self.http
+    }
+
+    /// Process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// The relay's log file.
+    pub fn log_path(&self) -> &Path {
+        self.process.log_path()
+    }
+
+    /// Whether the process is running.
+    pub fn is_running(&mut self) -> bool {
+        self.process.is_running()
+    }
+
+    /// The current value of metric `name` (summed over labels), if exposed.
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let (_, body) = http::get(self.http, "/metrics").await?;
+        http::metric_value(&body, name)
+    }
+
+    /// Crashes the relay (SIGKILL): no flush, no confirmation.
+    pub fn kill9(&mut self) {
+        self.process.kill9();
+    }
+
+    /// Stops the relay with SIGTERM and returns its exit status.
+    pub fn terminate(&mut self) -> Option<ExitStatus> {
+        self.process
+            .stop_with(Signal::SIGTERM, Duration::from_secs(60))
+    }
+
+    /// Starts the relay again with the same settings and port (after a crash or stop).
+    pub async fn restart(&mut self) -> Result<()> {
+        self.process.stop();
+        let (binary, env) = &self.command;
+        self.process = spawn(binary, env, self.process.log_path())?;
+        self.wait_answering().await
+    }
+}
+
+fn spawn(binary: &Path, env: &[(String, String)], log: &Path) -> Result<ManagedProcess> {
+    let mut command = Command::new(binary);
+    command.env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    command.envs(env.iter().map(|(k, v)| (k, v)));
+    ManagedProcess::spawn("cdc-relay", command, log, Signal::SIGTERM)
+}
