@@ -25,7 +25,7 @@ async fn committed_messages_arrive_with_headers_in_commit_order_and_rollbacks_ne
 
     let records = read_all(&stack, &all, Duration::from_secs(60));
     let delivery = verify(&all, &records);
-    println!("{delivery}");
+    eprintln!("{delivery}");
     assert_eq!(delivery.lost, 0);
     assert_eq!(delivery.duplicates, 0);
     for message in &all {
@@ -76,7 +76,7 @@ async fn sigterm_flushes_confirms_and_exits_zero() {
     let expected: Vec<_> = batch.iter().chain(later.iter()).cloned().collect();
     let records = read_all(&stack, &expected, Duration::from_secs(60));
     let delivery = verify(&expected, &records);
-    println!("{delivery}");
+    eprintln!("{delivery}");
     assert_eq!(delivery.lost, 0);
     assert_eq!(
         delivery.duplicates, 0,

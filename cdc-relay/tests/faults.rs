@@ -35,7 +35,7 @@ async fn relay_killed_mid_stream_loses_nothing_after_restart() {
 
     let records = read_all(&stack, &all, Duration::from_secs(180));
     let delivery = verify(&all, &records);
-    println!("kill -9 mid-stream: {delivery}");
+    eprintln!("kill -9 mid-stream: {delivery}");
     assert_eq!(delivery.lost, 0, "{delivery}");
 }
 
@@ -53,7 +53,7 @@ async fn broker_paused_for_ten_seconds_mid_stream_loses_nothing() {
 
     let records = read_all(&stack, &all, Duration::from_secs(180));
     let delivery = verify(&all, &records);
-    println!("broker paused 10 s: {delivery}");
+    eprintln!("broker paused 10 s: {delivery}");
     assert_eq!(delivery.lost, 0, "{delivery}");
     assert!(
         stack.relay(SERVICE).is_running(),
@@ -88,7 +88,7 @@ async fn postgres_restarted_mid_stream_relay_reconnects_and_loses_nothing() {
     let all: Vec<_> = first.iter().chain(&second).cloned().collect();
     let records = read_all(&stack, &all, Duration::from_secs(180));
     let delivery = verify(&all, &records);
-    println!("postgres restarted mid-stream: {delivery}");
+    eprintln!("postgres restarted mid-stream: {delivery}");
     assert_eq!(delivery.lost, 0, "{delivery}");
     let relay = stack.relay(SERVICE);
     assert!(relay.is_running());

@@ -46,7 +46,7 @@ async fn idle_outbox_does_not_hold_back_wal_written_by_other_tables() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    println!(
+    eprintln!(
         "after {} MB of other WAL: confirmed_flush lag {} bytes, restart_lsn lag {} bytes",
         written / MB,
         confirmed_lag,

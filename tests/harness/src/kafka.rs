@@ -54,7 +54,7 @@ impl TopicReader {
             .set("bootstrap.servers", bootstrap)
             .set("group.id", format!("reader-{}", uuid::Uuid::new_v4()))
             .set("enable.auto.commit", "false")
-            .set("fetch.wait.max.ms", "50")
+            .set("fetch.wait.max.ms", "5")
             .create()?;
         let mut assignment = TopicPartitionList::new();
         for topic in topics {
@@ -80,7 +80,26 @@ impl TopicReader {
         done: impl Fn(&[ReceivedRecord]) -> bool,
     ) -> &[ReceivedRecord] {
         let deadline = Instant::now() + within;
-        while !done(&self.records) && Instant::now() < deadline {
+        // `done` may cost O(records): ask it when the stream pauses or every 1,000 new
+        // records, not after each one.
+        let mut checked: Option<usize> = None;
+        let mut idle = true;
+        loop {
+            let len = self.records.len();
+            let due = match checked {
+                None => true,
+                Some(at) => len != at && (idle || len - at >= 1_000),
+            };
+            if due {
+                checked = Some(len);
+                if done(&self.records) {
+                    break;
+                }
+            }
+            if Instant::now() > deadline {
+                break;
+            }
+            idle = false;
             match self.consumer.poll(Duration::from_millis(100)) {
                 Some(Ok(message)) => self.records.push(ReceivedRecord {
                     topic: message.topic().to_owned(),
@@ -105,7 +124,7 @@ impl TopicReader {
                         })
                         .unwrap_or_default(),
                 }),
-                Some(Err(_)) | None => {}
+                Some(Err(_)) | None => idle = true,
             }
         }
         &self.records
