@@ -99,7 +99,13 @@ impl Relay {
                     if streamed {
                         backoff = MIN_BACKOFF;
                     }
-                    tracing::error!(%error, stage, retry_in_ms = backoff.as_millis() as u64, "replication session failed");
+                    let retry_in_ms = backoff.as_millis() as u64;
+                    if matches!(error, Error::SourceNotReady(_)) {
+                        // Expected while the service has not created its outbox yet.
+                        tracing::warn!(%error, retry_in_ms, "source not ready");
+                    } else {
+                        tracing::error!(%error, stage, retry_in_ms, "replication session failed");
+                    }
                     self.readiness.set_not_ready(error.to_string());
                 }
             }
