@@ -4,4 +4,5 @@ mod dead_letter;
 mod delivery;
 mod faults;
 mod idle_wal;
+mod secrets;
 mod support;

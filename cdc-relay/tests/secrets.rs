@@ -1,0 +1,89 @@
+//! Secrets stay out of logs and errors; bad configuration names the key.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn a_wrong_password_is_reported_without_any_password_in_the_logs() {
+    let mut stack = stack_with_outbox().await;
+    let wrong = "wrong-secret-4d1f9a";
+    let file = stack.dir().join("wrong.password");
+    std::fs::write(&file, wrong).unwrap();
+    let file = file.display().to_string();
+    let relay = stack
+        .start_relay(SERVICE, &[("FTGO_DATABASE__PASSWORD_FILE", &file)])
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while relay.metric("ftgo_relay_errors_total").await.unwrap_or(0.0) < 2.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the relay never reported the refused login"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, reason) = ftgo_harness::http::get(relay.http_address(), "/readyz")
+        .await
+        .unwrap();
+    assert_eq!(status, 503);
+    assert!(
+        reason.contains("password authentication failed"),
+        "{reason}"
+    );
+    assert!(relay.is_running(), "a refused login is retried, not fatal");
+
+    let real = stack.database(SERVICE).password.clone();
+    let superuser = stack.postgres.superuser_password().to_owned();
+    for entry in std::fs::read_dir(stack.logs_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for secret in [wrong, real.as_str(), superuser.as_str()] {
+            assert!(
+                !text.contains(secret),
+                "{} contains a password",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn missing_or_malformed_configuration_names_the_key_and_exits_non_zero() {
+    let relay = env!("CARGO_BIN_EXE_cdc-relay");
+    let run = |env: &[(&str, &str)]| {
+        let output = Command::new(relay)
+            .env_clear()
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let base = [
+        ("FTGO_DATABASE__HOST", "127.0.0.1"),
+        ("FTGO_DATABASE__USER", "order_service"),
+        ("FTGO_DATABASE__NAME", "order_service"),
+        ("FTGO_DATABASE__PASSWORD", "s3cret-in-env-77"),
+        ("FTGO_KAFKA__BROKERS", "127.0.0.1:9"),
+    ];
+    let missing: Vec<_> = base
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "FTGO_DATABASE__USER")
+        .collect();
+    let stderr = run(&missing);
+    assert!(stderr.contains("database.user"), "{stderr}");
+
+    let mut malformed = base.to_vec();
+    malformed.push(("FTGO_RELAY__MAX_IN_FLIGHT", "lots"));
+    let stderr = run(&malformed);
+    assert!(stderr.contains("relay.max_in_flight"), "{stderr}");
+    assert!(!stderr.contains("s3cret-in-env-77"), "{stderr}");
+
+    let mut unknown = base.to_vec();
+    unknown.push(("FTGO_RELAY__SLOTT", "x"));
+    let stderr = run(&unknown);
+    assert!(stderr.contains("slott"), "{stderr}");
+}
