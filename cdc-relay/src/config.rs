@@ -51,7 +51,7 @@ impl Default for RelayOptions {
             slot: None,
             publication: platform::outbox::schema::PUBLICATION.into(),
             table: "public.outbox".into(),
-            dead_letter_topic: "ftgo.dead-letter".into(),
+            dead_letter_topic: platform::messaging::channels::DEAD_LETTER.into(),
             status_interval_ms: 1_000,
             delivery_timeout_ms: 30_000,
             linger_ms: 5,

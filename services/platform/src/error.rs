@@ -27,6 +27,10 @@ pub enum Error {
     #[error("database pool: {0}")]
     Pool(String),
 
+    /// A Kafka client could not be created or used.
+    #[error("kafka: {0}")]
+    Kafka(String),
+
     /// A schema migration failed.
     #[error("migration: {0}")]
     Migration(String),

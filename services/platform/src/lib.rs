@@ -6,12 +6,14 @@
 //! guarantee such as "secrets never reach a log line" is enforced in one place.
 
 pub mod config;
+pub mod contracts;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod messaging;
 pub mod metrics;
 pub mod outbox;
+pub mod service;
 pub mod telemetry;
 
 pub use error::{Error, Result};

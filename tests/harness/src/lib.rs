@@ -6,6 +6,7 @@
 //! test panics. `cargo dev up` and the tests use this same code, so what a user runs
 //! locally is what the tests run.
 
+mod app;
 pub mod binaries;
 mod broker;
 mod error;
@@ -15,12 +16,11 @@ mod ports;
 mod postgres;
 pub mod prereqs;
 mod process;
-mod relay;
 mod stack;
 
+pub use app::{AppProcess, RelayProcess};
 pub use broker::Broker;
 pub use error::{Error, Result};
 pub use postgres::{Postgres, ServiceDatabase};
 pub use process::ManagedProcess;
-pub use relay::RelayProcess;
 pub use stack::{DEAD_LETTER_TOPIC, SERVICES, Stack, StackAddresses, StackOptions};

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::app::AppProcess;
 use crate::broker::Broker;
 use crate::error::{IoContext, Result};
 use crate::postgres::{Postgres, ServiceDatabase};
-use crate::relay::RelayProcess;
 
 /// The services of the system; each owns a database of the same name.
 pub const SERVICES: [&str; 3] = ["order_service", "consumer_service", "restaurant_service"];
@@ -30,7 +30,8 @@ pub struct StackOptions {
 /// Fields drop in declaration order: processes stop before their directory is removed.
 #[derive(Debug)]
 pub struct Stack {
-    relays: Vec<RelayProcess>,
+    services: Vec<AppProcess>,
+    relays: Vec<AppProcess>,
     /// The broker.
     pub broker: Broker,
     /// The PostgreSQL server holding every service database.
@@ -94,6 +95,7 @@ impl Stack {
             databases.push(postgres.create_service_database(service).await?);
         }
         let mut stack = Self {
+            services: Vec::new(),
             relays: Vec::new(),
             broker,
             postgres,
@@ -115,8 +117,9 @@ impl Stack {
         &mut self,
         service: &str,
         extra_env: &[(&str, &str)],
-    ) -> Result<&mut RelayProcess> {
-        let relay = RelayProcess::start(
+    ) -> Result<&mut AppProcess> {
+        let relay = AppProcess::start(
+            "cdc-relay",
             self.database(service),
             &self.broker,
             self.dir.path(),
@@ -127,11 +130,43 @@ impl Stack {
         Ok(self.relays.last_mut().expect("just pushed"))
     }
 
+    /// Starts service binary `binary` (e.g. `order-service`) on its database
+    /// (`order_service`); `extra_env` adds settings. Several instances may run.
+    pub async fn start_service(
+        &mut self,
+        binary: &str,
+        extra_env: &[(&str, &str)],
+    ) -> Result<&mut AppProcess> {
+        let database = binary.replace('-', "_");
+        let service = AppProcess::start(
+            binary,
+            self.database(&database),
+            &self.broker,
+            self.dir.path(),
+            extra_env,
+        )
+        .await?;
+        self.services.push(service);
+        Ok(self.services.last_mut().expect("just pushed"))
+    }
+
+    /// The `index`-th started instance of service binary `binary`.
+    ///
+    /// # Panics
+    /// If there is no such instance.
+    pub fn service(&mut self, binary: &str, index: usize) -> &mut AppProcess {
+        self.services
+            .iter_mut()
+            .filter(|s| s.binary() == binary)
+            .nth(index)
+            .unwrap_or_else(|| panic!("no instance {index} of {binary}"))
+    }
+
     /// The (first) relay started for `service`.
     ///
     /// # Panics
     /// If no relay was started for it.
-    pub fn relay(&mut self, service: &str) -> &mut RelayProcess {
+    pub fn relay(&mut self, service: &str) -> &mut AppProcess {
         self.relays
             .iter_mut()
             .find(|r| r.service() == service)
@@ -163,7 +198,8 @@ impl Stack {
     pub fn server_pids(&self) -> Vec<u32> {
         let mut pids = self.postgres.process_tree();
         pids.push(self.broker.pid());
-        pids.extend(self.relays.iter().map(RelayProcess::pid));
+        pids.extend(self.relays.iter().map(AppProcess::pid));
+        pids.extend(self.services.iter().map(AppProcess::pid));
         pids
     }
 

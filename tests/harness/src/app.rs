@@ -1,4 +1,6 @@
-//! The CDC relay as a real process, one per service database.
+//! The workspace's own binaries as real processes: the CDC relay (one per service
+//! database) and the services. Each gets its service database (password through a file,
+//! not the environment), the broker, and a free HTTP port.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
@@ -15,27 +17,32 @@ use crate::ports::free_port;
 use crate::postgres::ServiceDatabase;
 use crate::process::ManagedProcess;
 
-/// A running `cdc-relay` for one service database.
+/// A running workspace binary (relay or service).
 #[derive(Debug)]
-pub struct RelayProcess {
+pub struct AppProcess {
     process: ManagedProcess,
     command: (PathBuf, Vec<(String, String)>),
     http: SocketAddr,
+    binary: String,
     service: String,
 }
 
-impl RelayProcess {
-    /// Starts a relay for `db` publishing to `broker`. The database password reaches it
-    /// through a file (`database.password_file`), not the environment. `extra_env` adds or
+/// The CDC relay is an [`AppProcess`] running `cdc-relay`.
+pub type RelayProcess = AppProcess;
+
+impl AppProcess {
+    /// Starts `binary` for `db`, using `broker`. The database password reaches it through
+    /// a file (`database.password_file`), not the environment. `extra_env` adds or
     /// overrides settings (e.g. `FTGO_RELAY__SLOT`). Returns once its HTTP endpoint
-    /// answers; it becomes ready when it streams ([`RelayProcess::wait_ready`]).
+    /// answers; [`AppProcess::wait_ready`] waits for `/readyz`.
     pub async fn start(
+        binary_name: &str,
         db: &ServiceDatabase,
         broker: &Broker,
         dir: &Path,
         extra_env: &[(&str, &str)],
     ) -> Result<Self> {
-        let binary = crate::binaries::path("cdc-relay")?;
+        let binary = crate::binaries::path(binary_name)?;
         let secret = dir.join(format!("{}.password", db.name));
         std::fs::write(&secret, &db.password).context(|| "write password file".into())?;
         std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600))
@@ -58,11 +65,14 @@ impl RelayProcess {
             env.retain(|(k, _)| k != key);
             env.push(((*key).to_owned(), (*value).to_owned()));
         }
-        let log = dir.join("logs").join(format!("relay-{}.log", db.name));
+        let log = dir
+            .join("logs")
+            .join(format!("{binary_name}-{}-{port}.log", db.name));
         let mut relay = Self {
-            process: spawn(&binary, &env, &log)?,
+            process: spawn(binary_name, &binary, &env, &log)?,
             command: (binary, env),
             http: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            binary: binary_name.to_owned(),
             service: db.name.clone(),
         };
         relay.wait_answering().await?;
@@ -73,7 +83,7 @@ impl RelayProcess {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if !self.process.is_running() {
-                return Err(self.process.start_error("the relay exited during start-up"));
+                return Err(self.process.start_error("it exited during start-up"));
             }
             if http::get(self.http, "/healthz").await.is_some() {
                 return Ok(());
@@ -87,12 +97,13 @@ impl RelayProcess {
         }
     }
 
-    /// Waits until `/readyz` says the relay is streaming.
+    /// Waits until `/readyz` answers 200 (a relay streams, a service reaches its
+    /// database and the broker).
     pub async fn wait_ready(&mut self, within: Duration) -> Result<()> {
         let deadline = Instant::now() + within;
         loop {
             if !self.process.is_running() {
-                return Err(self.process.start_error("the relay exited"));
+                return Err(self.process.start_error("it exited"));
             }
             match http::get(self.http, "/readyz").await {
                 Some((200, _)) => return Ok(()),
@@ -107,7 +118,12 @@ impl RelayProcess {
         }
     }
 
-    /// The service whose database this relay reads.
+    /// The binary running (`cdc-relay`, `order-service`, ...).
+    pub fn binary(&self) -> &str {
+        &self.binary
+    }
+
+    /// The service database it uses.
     pub fn service(&self) -> &str {
         &self.service
     }
@@ -138,32 +154,42 @@ impl RelayProcess {
         http::metric_value(&body, name)
     }
 
-    /// Crashes the relay (SIGKILL): no flush, no confirmation.
+    /// Base URL of its HTTP server.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.http)
+    }
+
+    /// Crashes the process (SIGKILL): no flush, no confirmation.
     pub fn kill9(&mut self) {
         self.process.kill9();
     }
 
-    /// Stops the relay with SIGTERM and returns its exit status.
+    /// Stops the process with SIGTERM and returns its exit status.
     pub fn terminate(&mut self) -> Option<ExitStatus> {
         self.process
             .stop_with(Signal::SIGTERM, Duration::from_secs(60))
     }
 
-    /// Starts the relay again with the same settings and port (after a crash or stop).
+    /// Starts it again with the same settings and port (after a crash or stop).
     pub async fn restart(&mut self) -> Result<()> {
         self.process.stop();
         let (binary, env) = &self.command;
-        self.process = spawn(binary, env, self.process.log_path())?;
+        self.process = spawn(&self.binary, binary, env, self.process.log_path())?;
         self.wait_answering().await
     }
 }
 
-fn spawn(binary: &Path, env: &[(String, String)], log: &Path) -> Result<ManagedProcess> {
+fn spawn(
+    name: &str,
+    binary: &Path,
+    env: &[(String, String)],
+    log: &Path,
+) -> Result<ManagedProcess> {
     let mut command = Command::new(binary);
     command.env_clear();
     if let Some(path) = std::env::var_os("PATH") {
         command.env("PATH", path);
     }
     command.envs(env.iter().map(|(k, v)| (k, v)));
-    ManagedProcess::spawn("cdc-relay", command, log, Signal::SIGTERM)
+    ManagedProcess::spawn(name, command, log, Signal::SIGTERM)
 }

@@ -3,6 +3,13 @@
 //! Shaped after zero-to-production's `Application::build` + `run_until_stopped`: binding
 //! is separate from serving so a test can bind port 0, read the real port and then run.
 
+pub mod json;
+pub mod metrics;
+pub mod problem;
+
+pub use json::ValidJson;
+pub use problem::Problem;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

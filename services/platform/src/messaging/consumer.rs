@@ -1,0 +1,275 @@
+//! The consumer loop: idempotent, dead-lettering, retrying.
+//!
+//! This is the one place that enforces "a message's effect is applied once": the handler
+//! applies its effect inside a transaction that also inserts `(subscriber, message id)`
+//! into `processed_messages`. A redelivered message (after a crash, a rebalance, or a
+//! relay re-publishing after its own crash) conflicts on that key and is acknowledged
+//! without being applied again. Offsets are stored only after the transaction commits,
+//! so nothing is acknowledged before its effect is durable.
+//!
+//! Competing consumers: instances of one service share the consumer group (the
+//! subscriber name); Kafka gives each partition to one of them, and since the key is the
+//! aggregate id, one aggregate's messages are handled in order by one instance at a time.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::Pool;
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use rdkafka::ClientConfig;
+use rdkafka::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Headers};
+use tokio::sync::watch;
+use tokio_postgres::Transaction;
+
+use super::dead_letter::DeadLetterProducer;
+use super::incoming::{HandlingError, IncomingMessage};
+use crate::config::KafkaSettings;
+use crate::{Error, Result};
+
+/// Handles the messages of one subscription.
+pub trait MessageHandler: Send + Sync + 'static {
+    /// Whether this handler knows `message_type` at `schema_version`; messages it does not
+    /// know are dead-lettered with the reason.
+    fn accepts(&self, message_type: &str, schema_version: i32) -> bool;
+
+    /// Applies the message's effect inside `transaction`, which also records the message
+    /// as processed; replies and events go through [`crate::outbox::append`] on the same
+    /// transaction.
+    fn handle<'a>(
+        &'a self,
+        transaction: &'a Transaction<'a>,
+        message: &'a IncomingMessage,
+    ) -> impl Future<Output = Result<(), HandlingError>> + Send + 'a;
+}
+
+/// Who consumes what.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    /// Consumer group id and deduplication namespace, e.g. `order-service.replies`.
+    /// Instances of one service use the same name (competing consumers).
+    pub subscriber: String,
+    /// Topics to read.
+    pub topics: Vec<String>,
+}
+
+/// Consumer metrics, registered once per registry and shared by a service's
+/// subscriptions (label `subscriber` is bounded by the code's subscriptions).
+#[derive(Debug, Clone)]
+pub struct ConsumerMetrics {
+    messages: IntCounterVec,
+    handle_seconds: HistogramVec,
+}
+
+impl ConsumerMetrics {
+    /// Registers `ftgo_consumer_messages_total{subscriber,outcome}` (outcome: handled,
+    /// duplicate, dead_lettered, retried) and `ftgo_consumer_handle_seconds{subscriber}`.
+    pub fn register(registry: &Registry) -> Result<Self> {
+        let messages = IntCounterVec::new(
+            Opts::new(
+                "ftgo_consumer_messages_total",
+                "Consumed messages by subscriber and outcome.",
+            ),
+            &["subscriber", "outcome"],
+        )?;
+        let handle_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "ftgo_consumer_handle_seconds",
+                "Time to handle one message, transaction included.",
+            ),
+            &["subscriber"],
+        )?;
+        registry.register(Box::new(messages.clone()))?;
+        registry.register(Box::new(handle_seconds.clone()))?;
+        Ok(Self {
+            messages,
+            handle_seconds,
+        })
+    }
+
+    fn count(&self, subscriber: &str, outcome: &str) {
+        self.messages
+            .with_label_values(&[subscriber, outcome])
+            .inc();
+    }
+}
+
+/// Everything a consumer loop needs besides its handler.
+#[derive(Debug, Clone)]
+pub struct ConsumerContext {
+    /// The service's database pool.
+    pub pool: Pool,
+    /// Where poison messages go.
+    pub dead_letters: DeadLetterProducer,
+    /// Shared metrics.
+    pub metrics: ConsumerMetrics,
+}
+
+/// Consumes `subscription` until `stop` turns true.
+pub async fn run<H: MessageHandler>(
+    subscription: Subscription,
+    kafka: &KafkaSettings,
+    handler: Arc<H>,
+    context: ConsumerContext,
+    mut stop: watch::Receiver<bool>,
+) -> Result<()> {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &kafka.brokers)
+        .set("group.id", &subscription.subscriber)
+        .set("enable.auto.commit", "true")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "cooperative-sticky");
+    for (key, value) in kafka.client_properties() {
+        config.set(key, value);
+    }
+    let consumer: StreamConsumer = config
+        .create()
+        .map_err(|e| Error::Kafka(format!("cannot create consumer: {e}")))?;
+    let topics: Vec<&str> = subscription.topics.iter().map(String::as_str).collect();
+    consumer
+        .subscribe(&topics)
+        .map_err(|e| Error::Kafka(format!("cannot subscribe to {topics:?}: {e}")))?;
+    tracing::info!(subscriber = %subscription.subscriber, ?topics, "consuming");
+
+    loop {
+        let received = tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => break,
+            received = consumer.recv() => received,
+        };
+        let message = match received {
+            Ok(message) => message,
+            Err(e) => {
+                tracing::warn!(error = %e, subscriber = %subscription.subscriber, "consume error");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        let started = Instant::now();
+        process(
+            &subscription.subscriber,
+            &message,
+            handler.as_ref(),
+            &context,
+            &mut stop,
+        )
+        .await;
+        context
+            .metrics
+            .handle_seconds
+            .with_label_values(&[&subscription.subscriber])
+            .observe(started.elapsed().as_secs_f64());
+        if let Err(e) = consumer.store_offset_from_message(&message) {
+            tracing::warn!(error = %e, "cannot store offset; the message may be redelivered");
+        }
+    }
+    // Commit what was stored before leaving the group.
+    let _ = consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync);
+    Ok(())
+}
+
+/// Handles one message until it is handled, found duplicate, or dead-lettered; retries
+/// passing failures with backoff (unless stopping: then it is left unacknowledged).
+async fn process<H: MessageHandler>(
+    subscriber: &str,
+    raw: &BorrowedMessage<'_>,
+    handler: &H,
+    context: &ConsumerContext,
+    stop: &mut watch::Receiver<bool>,
+) {
+    let message = match IncomingMessage::from_kafka(raw) {
+        Ok(m) if handler.accepts(&m.message_type, m.schema_version) => m,
+        Ok(m) => {
+            let reason = format!(
+                "unknown message type {} version {}",
+                m.message_type, m.schema_version
+            );
+            return dead_letter(subscriber, raw, &reason, context).await;
+        }
+        Err(e) => return dead_letter(subscriber, raw, &e.to_string(), context).await,
+    };
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match handle_once(subscriber, &message, handler, &context.pool).await {
+            Ok(applied) => {
+                context
+                    .metrics
+                    .count(subscriber, if applied { "handled" } else { "duplicate" });
+                return;
+            }
+            Err(HandlingError::Poison(reason)) => {
+                return dead_letter(subscriber, raw, &reason, context).await;
+            }
+            Err(HandlingError::Retry(reason)) => {
+                context.metrics.count(subscriber, "retried");
+                tracing::warn!(%reason, message_id = %message.id, "handling failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stop.wait_for(|stop| *stop) => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// One attempt: `Ok(true)` applied, `Ok(false)` already processed before.
+async fn handle_once<H: MessageHandler>(
+    subscriber: &str,
+    message: &IncomingMessage,
+    handler: &H,
+    pool: &Pool,
+) -> Result<bool, HandlingError> {
+    let mut client = crate::db::connection(pool).await?;
+    let transaction = client.transaction().await?;
+    let inserted = transaction
+        .execute(
+            "INSERT INTO processed_messages (subscriber, message_id) VALUES ($1, $2)
+             ON CONFLICT DO NOTHING",
+            &[&subscriber, &message.id],
+        )
+        .await?;
+    if inserted == 0 {
+        transaction.rollback().await?;
+        return Ok(false);
+    }
+    handler.handle(&transaction, message).await?;
+    transaction.commit().await?;
+    Ok(true)
+}
+
+async fn dead_letter(
+    subscriber: &str,
+    raw: &BorrowedMessage<'_>,
+    reason: &str,
+    context: &ConsumerContext,
+) {
+    tracing::warn!(%reason, topic = raw.topic(), "dead-lettering a consumed message");
+    let headers: Vec<(String, String)> = raw
+        .headers()
+        .map(|h| {
+            h.iter()
+                .map(|h| {
+                    (
+                        h.key.to_owned(),
+                        String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    context
+        .dead_letters
+        .send(
+            raw.topic(),
+            raw.key(),
+            raw.payload().unwrap_or_default(),
+            &headers,
+            &format!("{subscriber}: {reason}"),
+        )
+        .await;
+    context.metrics.count(subscriber, "dead_lettered");
+}

@@ -1,0 +1,93 @@
+//! Dead-lettering on the consuming side: a message no handler can ever process is
+//! copied to the dead-letter topic with the reason, then acknowledged.
+
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+use super::headers;
+use crate::config::KafkaSettings;
+use crate::{Error, Result};
+
+/// Produces dead letters; it retries until the broker acknowledges, so a poison message
+/// is never dropped on the floor.
+#[derive(Clone)]
+pub struct DeadLetterProducer {
+    producer: FutureProducer,
+    topic: String,
+}
+
+impl std::fmt::Debug for DeadLetterProducer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeadLetterProducer")
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeadLetterProducer {
+    /// An idempotent producer for `topic`.
+    pub fn new(kafka: &KafkaSettings, topic: &str) -> Result<Self> {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &kafka.brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all");
+        for (key, value) in kafka.client_properties() {
+            config.set(key, value);
+        }
+        let producer = config
+            .create()
+            .map_err(|e| Error::Kafka(format!("cannot create producer: {e}")))?;
+        Ok(Self {
+            producer,
+            topic: topic.to_owned(),
+        })
+    }
+
+    /// Sends a copy of a message with the reason; returns once the broker acknowledged.
+    pub async fn send(
+        &self,
+        original_topic: &str,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        original_headers: &[(String, String)],
+        reason: &str,
+    ) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let mut headers = OwnedHeaders::new_with_capacity(original_headers.len() + 2);
+            for (k, v) in original_headers {
+                headers = headers.insert(Header {
+                    key: k,
+                    value: Some(v.as_bytes()),
+                });
+            }
+            headers = headers
+                .insert(Header {
+                    key: headers::DEAD_LETTER_REASON,
+                    value: Some(reason.as_bytes()),
+                })
+                .insert(Header {
+                    key: headers::DEAD_LETTER_ORIGINAL_TOPIC,
+                    value: Some(original_topic.as_bytes()),
+                });
+            let mut record = FutureRecord::to(&self.topic)
+                .payload(payload)
+                .headers(headers);
+            if let Some(key) = key {
+                record = record.key(key);
+            }
+            match self.producer.send(record, Duration::from_secs(10)).await {
+                Ok(_) => return,
+                Err((e, _)) => {
+                    tracing::error!(error = %e, "dead-letter send failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}

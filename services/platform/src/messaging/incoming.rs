@@ -1,0 +1,116 @@
+//! A message as a handler sees it.
+
+use std::collections::BTreeMap;
+
+use rdkafka::Message;
+use rdkafka::message::{BorrowedMessage, Headers};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::headers;
+
+/// A consumed message with its envelope decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingMessage {
+    /// Message id (from the `message-id` header).
+    pub id: Uuid,
+    /// Topic it was read from.
+    pub topic: String,
+    /// Kafka key: the aggregate id.
+    pub key: Option<String>,
+    /// `message-type` header.
+    pub message_type: String,
+    /// `schema-version` header.
+    pub schema_version: i32,
+    /// Every header, as UTF-8 (lossy).
+    pub headers: BTreeMap<String, String>,
+    /// Payload bytes.
+    pub payload: Vec<u8>,
+}
+
+/// Why a message was not handled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandlingError {
+    /// It can never be handled (unknown type or version, undecodable payload): it goes
+    /// to the dead-letter topic with this reason and the consumer moves on.
+    #[error("poison message: {0}")]
+    Poison(String),
+    /// It failed for a passing reason (database unavailable): it is retried.
+    #[error("retry: {0}")]
+    Retry(String),
+}
+
+impl From<tokio_postgres::Error> for HandlingError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Self::Retry(crate::error::describe_postgres(&e))
+    }
+}
+
+impl From<crate::Error> for HandlingError {
+    fn from(e: crate::Error) -> Self {
+        Self::Retry(e.to_string())
+    }
+}
+
+impl IncomingMessage {
+    /// Decodes the envelope; a message without a valid id, type or version is poison.
+    pub fn from_kafka(message: &BorrowedMessage<'_>) -> Result<Self, HandlingError> {
+        let headers: BTreeMap<String, String> = message
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| {
+                        (
+                            h.key.to_owned(),
+                            String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let required = |name: &str| {
+            headers
+                .get(name)
+                .cloned()
+                .ok_or_else(|| HandlingError::Poison(format!("missing header {name}")))
+        };
+        let id = required(headers::MESSAGE_ID)?
+            .parse()
+            .map_err(|_| HandlingError::Poison("header message-id is not a UUID".into()))?;
+        let message_type = required(headers::MESSAGE_TYPE)?;
+        let schema_version = required(headers::SCHEMA_VERSION)?
+            .parse()
+            .map_err(|_| HandlingError::Poison("header schema-version is not a number".into()))?;
+        Ok(Self {
+            id,
+            topic: message.topic().to_owned(),
+            key: message
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned()),
+            message_type,
+            schema_version,
+            headers,
+            payload: message.payload().unwrap_or_default().to_vec(),
+        })
+    }
+
+    /// The payload decoded from JSON; undecodable payloads are poison, with the path of
+    /// the offending field.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, HandlingError> {
+        let deserializer = &mut serde_json::Deserializer::from_slice(&self.payload);
+        serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            HandlingError::Poison(format!(
+                "{} v{} payload invalid at `{}`: {}",
+                self.message_type,
+                self.schema_version,
+                e.path(),
+                e.inner()
+            ))
+        })
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}

@@ -1,0 +1,273 @@
+//! The scaffolding every FTGO service runs around its own API and message handlers:
+//! database pool and platform migrations, Prometheus registry with HTTP and consumer
+//! metrics, operations endpoints, readiness from real dependency checks, consumer loops,
+//! and a graceful stop — written once here so services contain only their domain.
+//!
+//! Shape (zero-to-production): [`ServiceApp::build`] binds (port 0 in tests), then
+//! [`ServiceApp::run_until`] serves until the shutdown future completes.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use deadpool_postgres::Pool;
+use prometheus::Registry;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::config::{DatabaseSettings, HttpSettings, KafkaSettings};
+use crate::http::metrics::{HttpMetrics, record};
+use crate::http::{HttpServer, Problem, Readiness, operations_routes};
+use crate::messaging::consumer::{self, ConsumerContext};
+use crate::messaging::{
+    ConsumerMetrics, DeadLetterProducer, MessageHandler, Subscription, channels,
+};
+use crate::{Error, Result};
+
+/// Partitions of the topics a service creates: the unit of parallelism of competing
+/// consumers.
+const TOPIC_PARTITIONS: i32 = 3;
+
+/// How often readiness re-checks the database and the broker.
+const READINESS_INTERVAL: Duration = Duration::from_secs(2);
+
+/// What a service shares with its handlers: the pool, the metrics registry.
+#[derive(Debug, Clone)]
+pub struct Platform {
+    /// The service's database.
+    pub pool: Pool,
+    /// The service's metrics registry (register domain metrics here).
+    pub registry: Registry,
+    consumers: ConsumerContext,
+    kafka: KafkaSettings,
+    readiness: Readiness,
+}
+
+impl Platform {
+    /// Connects the pool (retrying until the database answers), runs the platform
+    /// migrations (outbox, processed messages) and `migrate` (the service's own), and
+    /// registers the shared metrics.
+    pub async fn start<F, Fut>(
+        database: &DatabaseSettings,
+        kafka: &KafkaSettings,
+        migrate: F,
+    ) -> Result<Self>
+    where
+        F: Fn(tokio_postgres::Client) -> Fut,
+        Fut: Future<Output = Result<()>>,
+    {
+        let pool = crate::db::pool(database)?;
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match Self::migrate_all(database, &migrate).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "database not ready; retrying migrations");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        let registry = crate::metrics::registry()?;
+        let consumers = ConsumerContext {
+            pool: pool.clone(),
+            dead_letters: DeadLetterProducer::new(kafka, channels::DEAD_LETTER)?,
+            metrics: ConsumerMetrics::register(&registry)?,
+        };
+        Ok(Self {
+            pool,
+            registry,
+            consumers,
+            kafka: kafka.clone(),
+            readiness: Readiness::new("starting"),
+        })
+    }
+
+    /// Creates `topics` if missing (Kafka here does not auto-create topics): the service
+    /// makes sure the channels it uses exist before it uses them.
+    pub async fn ensure_topics(&self, topics: &[&str]) -> Result<()> {
+        use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+        use rdkafka::client::DefaultClientContext;
+        use rdkafka::error::RDKafkaErrorCode;
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.kafka.brokers);
+        for (key, value) in self.kafka.client_properties() {
+            config.set(key, value);
+        }
+        let admin: AdminClient<DefaultClientContext> = config
+            .create()
+            .map_err(|e| Error::Kafka(format!("cannot create admin client: {e}")))?;
+        let new: Vec<NewTopic<'_>> = topics
+            .iter()
+            .map(|t| NewTopic::new(t, TOPIC_PARTITIONS, TopicReplication::Fixed(1)))
+            .collect();
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let results = admin
+            .create_topics(&new, &options)
+            .await
+            .map_err(|e| Error::Kafka(format!("create topics: {e}")))?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => {
+                    return Err(Error::Kafka(format!("create topic {topic}: {code}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn migrate_all<F, Fut>(database: &DatabaseSettings, migrate: &F) -> Result<()>
+    where
+        F: Fn(tokio_postgres::Client) -> Fut,
+        Fut: Future<Output = Result<()>>,
+    {
+        let connect = || async {
+            let (client, connection) = database.pg_config()?.connect(tokio_postgres::NoTls).await?;
+            tokio::spawn(connection);
+            Ok::<_, Error>(client)
+        };
+        crate::outbox::schema::migrate(&mut connect().await?).await?;
+        crate::messaging::schema::migrate(&mut connect().await?).await?;
+        migrate(connect().await?).await
+    }
+}
+
+/// A service bound to its port, with consumers ready to start.
+#[derive(Debug)]
+pub struct ServiceApp {
+    server: HttpServer,
+    platform: Platform,
+    stop: watch::Sender<bool>,
+    workers: JoinSet<Result<()>>,
+}
+
+impl ServiceApp {
+    /// Binds `api` together with `/healthz`, `/readyz`, `/metrics`, HTTP metrics on the
+    /// API's routes (not on probes and scrapes), and problem+json for unknown routes.
+    pub async fn build(platform: Platform, http: &HttpSettings, api: Router) -> Result<Self> {
+        let metrics = HttpMetrics::register(&platform.registry)?;
+        let router = api
+            .fallback(|| async { Problem::not_found("resource") })
+            .route_layer(axum::middleware::from_fn_with_state(metrics, record))
+            .merge(operations_routes(
+                platform.registry.clone(),
+                platform.readiness.clone(),
+            ));
+        let server = HttpServer::bind(http, router).await?;
+        let (stop, _) = watch::channel(false);
+        Ok(Self {
+            server,
+            platform,
+            stop,
+            workers: JoinSet::new(),
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        self.server.local_addr()
+    }
+
+    /// Starts a consumer loop for `subscription` (it runs until the service stops).
+    pub fn consume<H: MessageHandler>(&mut self, subscription: Subscription, handler: Arc<H>) {
+        let kafka = self.platform.kafka.clone();
+        let context = self.platform.consumers.clone();
+        let stop = self.stop.subscribe();
+        self.workers.spawn(async move {
+            consumer::run(subscription, &kafka, handler, context, stop).await
+        });
+    }
+
+    /// Starts a background task that runs until the stop signal (e.g. a deadline sweeper).
+    pub fn spawn<F, Fut>(&mut self, task: F)
+    where
+        F: FnOnce(watch::Receiver<bool>) -> Fut,
+        Fut: Future<Output = Result<()>> + Send + 'static,
+    {
+        let fut = task(self.stop.subscribe());
+        self.workers.spawn(fut);
+    }
+
+    /// Serves until `shutdown` completes; then stops taking requests, finishes in-flight
+    /// ones, stops the consumers (committing their offsets) and returns.
+    pub async fn run_until(
+        mut self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let readiness_stop = self.stop.subscribe();
+        self.workers.spawn(check_readiness(
+            self.platform.pool.clone(),
+            self.platform.kafka.clone(),
+            self.platform.readiness.clone(),
+            readiness_stop,
+        ));
+        let stop = self.stop.clone();
+        let readiness = self.platform.readiness.clone();
+        let serving = self.server.run_until(async move {
+            shutdown.await;
+            readiness.set_not_ready("stopping");
+            let _ = stop.send(true);
+        });
+        let served = serving.await;
+        let _ = self.stop.send(true);
+        while let Some(joined) = self.workers.join_next().await {
+            match joined {
+                Ok(Err(e)) => tracing::error!(error = %e, "worker failed"),
+                Err(e) => tracing::error!(error = %e, "worker panicked"),
+                Ok(Ok(())) => {}
+            }
+        }
+        served
+    }
+}
+
+/// Marks the service ready only while its database and the broker answer.
+async fn check_readiness(
+    pool: Pool,
+    kafka: KafkaSettings,
+    readiness: Readiness,
+    mut stop: watch::Receiver<bool>,
+) -> Result<()> {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", &kafka.brokers);
+    for (key, value) in kafka.client_properties() {
+        config.set(key, value);
+    }
+    let probe: Arc<BaseConsumer> = Arc::new(
+        config
+            .create()
+            .map_err(|e| Error::Kafka(format!("cannot create probe client: {e}")))?,
+    );
+    loop {
+        let database = match crate::db::connection(&pool).await {
+            Ok(client) => client
+                .simple_query("SELECT 1")
+                .await
+                .map(|_| ())
+                .map_err(Error::from),
+            Err(e) => Err(e),
+        };
+        let client = Arc::clone(&probe);
+        let broker = tokio::task::spawn_blocking(move || {
+            client
+                .fetch_metadata(None, Duration::from_secs(2))
+                .map(|_| ())
+        })
+        .await;
+        match (database, broker) {
+            (Ok(()), Ok(Ok(()))) => readiness.set_ready(),
+            (Err(e), _) => readiness.set_not_ready(format!("database: {e}")),
+            (_, Ok(Err(e))) => readiness.set_not_ready(format!("broker: {e}")),
+            (_, Err(e)) => readiness.set_not_ready(format!("broker probe: {e}")),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(READINESS_INTERVAL) => {}
+            _ = stop.wait_for(|stop| *stop) => return Ok(()),
+        }
+    }
+}
