@@ -22,7 +22,7 @@ pub const REPLY_TO: &str = "reply-to";
 pub const CORRELATION_ID: &str = "correlation-id";
 
 /// A line of an order: which menu item, how many.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineItem {
     /// Menu item id within the restaurant's menu.
@@ -32,7 +32,7 @@ pub struct LineItem {
 }
 
 /// A dish on a restaurant's menu.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MenuItem {
     /// Id, unique within the menu.

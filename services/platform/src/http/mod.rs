@@ -98,6 +98,23 @@ async fn metrics(State(state): State<OpsState>) -> Response {
         .into_response()
 }
 
+/// `GET /openapi.json`: the service's OpenAPI 3.1 document, generated from its code.
+pub fn openapi_route(document: utoipa::openapi::OpenApi) -> Router {
+    let json = std::sync::Arc::new(document.to_json().unwrap_or_default());
+    Router::new().route(
+        "/openapi.json",
+        get(move || {
+            let json = std::sync::Arc::clone(&json);
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    (*json).clone(),
+                )
+            }
+        }),
+    )
+}
+
 /// A bound, not yet serving, HTTP server.
 #[derive(Debug)]
 pub struct HttpServer {

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 /// A problem details document. `field` (an extension member) names the request field
 /// at fault, as a JSON path such as `line_items[0].quantity`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI reference identifying the problem type.
     #[serde(rename = "type")]
