@@ -1,0 +1,227 @@
+//! `/v1/orders`: accept at once (PENDING), read with links, cancel.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use platform::contracts::{LineItem, order};
+use platform::http::{Problem, ValidJson};
+use platform::outbox;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{ApiState, OrderRepresentation};
+use crate::domain::{Order, PricingError, price};
+use crate::{messages, repository};
+
+/// The body of `POST /v1/orders`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrder {
+    /// Who orders.
+    pub consumer_id: Uuid,
+    /// From which restaurant.
+    pub restaurant_id: Uuid,
+    /// What: at least one line, each with quantity >= 1.
+    pub line_items: Vec<LineItem>,
+}
+
+impl CreateOrder {
+    fn validate(&self) -> Result<(), Problem> {
+        if self.line_items.is_empty() {
+            return Err(Problem::invalid_field(
+                "line_items",
+                "an order needs at least one line item",
+            ));
+        }
+        for (i, line) in self.line_items.iter().enumerate() {
+            if line.menu_item_id.trim().is_empty() {
+                return Err(Problem::invalid_field(
+                    &format!("line_items[{i}].menu_item_id"),
+                    "menu_item_id must not be empty",
+                ));
+            }
+            if line.quantity == 0 || line.quantity > 1_000 {
+                return Err(Problem::invalid_field(
+                    &format!("line_items[{i}].quantity"),
+                    "quantity must be between 1 and 1000",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn traceparent(headers: &HeaderMap) -> Option<&str> {
+    headers.get("traceparent").and_then(|v| v.to_str().ok())
+}
+
+fn order_id(raw: &str) -> Result<Uuid, Problem> {
+    raw.parse().map_err(|_| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-field",
+            "id must be a UUID",
+        )
+        .with_field("id")
+    })
+}
+
+/// Accepts an order as PENDING and starts its validation.
+///
+/// Pattern "finish processing after returning a response": the order, `OrderCreated` and
+/// both validation commands are written in one transaction through the outbox; the
+/// answer does not wait for the validating services.
+#[utoipa::path(
+    post,
+    path = "/v1/orders",
+    request_body = CreateOrder,
+    responses(
+        (status = 201, description = "Accepted (PENDING)", body = OrderRepresentation),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn create_order(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    ValidJson(request): ValidJson<CreateOrder>,
+) -> Result<(StatusCode, HeaderMap, Json<OrderRepresentation>), Problem> {
+    request.validate()?;
+    let mut client = platform::db::connection(&state.pool).await?;
+    let menu = repository::menu(&**client, request.restaurant_id).await?;
+    let total = price(menu.as_deref(), request.restaurant_id, &request.line_items).map_err(
+        |e @ PricingError::UnknownRestaurant(_)| {
+            Problem::invalid_field("restaurant_id", e.to_string())
+        },
+    )?;
+    let order = Order::create(
+        request.consumer_id,
+        request.restaurant_id,
+        request.line_items,
+        total,
+    );
+    let trace = traceparent(&headers);
+    let transaction = client.transaction().await?;
+    repository::insert(&*transaction, &order, state.validation_deadline_ms).await?;
+    outbox::append(
+        &transaction,
+        &[
+            messages::order_created(&order, trace),
+            messages::validate_consumer(&order, trace),
+            messages::validate_details(&order, trace),
+        ],
+    )
+    .await?;
+    transaction.commit().await?;
+    tracing::info!(order_id = %order.id, total_cents = total, "order accepted");
+
+    let mut response_headers = HeaderMap::new();
+    if let Ok(location) = format!("/v1/orders/{}", order.id).parse() {
+        response_headers.insert(header::LOCATION, location);
+    }
+    Ok((
+        StatusCode::CREATED,
+        response_headers,
+        Json(OrderRepresentation::from(&order)),
+    ))
+}
+
+/// An order; with `?expand=consumer` also its consumer, fetched from consumer-service
+/// through the resilient client. If that call fails (down, slow, breaker open) the order
+/// is still returned, marked `degraded` — the fallback of the circuit breaker pattern.
+#[utoipa::path(
+    get,
+    path = "/v1/orders/{id}",
+    params(
+        ("id" = Uuid, Path, description = "Order id"),
+        ("expand" = Option<String>, Query, description = "`consumer` to include the consumer")
+    ),
+    responses(
+        (status = 200, description = "The order", body = OrderRepresentation),
+        (status = 400, description = "Invalid id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown expansion", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn get_order(
+    State(state): State<Arc<ApiState>>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Json<OrderRepresentation>, Problem> {
+    let id = order_id(&id)?;
+    let expand_consumer = match query.get("expand").map(String::as_str) {
+        None => false,
+        Some("consumer") => true,
+        Some(_) => {
+            return Err(Problem::invalid_field(
+                "expand",
+                "expand supports only `consumer`",
+            ));
+        }
+    };
+    let client = platform::db::connection(&state.pool).await?;
+    let order = repository::find(&**client, id)
+        .await?
+        .ok_or_else(|| Problem::not_found("order"))?;
+    drop(client);
+    let mut representation = OrderRepresentation::from(&order);
+    if expand_consumer {
+        let path = format!("/v1/consumers/{}", order.consumer_id);
+        match state
+            .consumers
+            .get_json_traced::<serde_json::Value>(&path, traceparent(&headers))
+            .await
+        {
+            Ok(consumer) => representation.consumer = consumer,
+            Err(e) => {
+                tracing::warn!(error = %e, order_id = %id, "consumer unavailable; answering degraded");
+                representation.degraded = true;
+            }
+        }
+    }
+    Ok(Json(representation))
+}
+
+/// Cancels an order that is PENDING or VALIDATED and publishes `OrderCancelled` (a
+/// one-way notification other services may act on).
+#[utoipa::path(
+    post,
+    path = "/v1/orders/{id}/cancel",
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "Cancelled", body = OrderRepresentation),
+        (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not cancellable in its state", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn cancel_order(
+    State(state): State<Arc<ApiState>>,
+    Path(id): Path<String>,
+) -> Result<Json<OrderRepresentation>, Problem> {
+    let id = order_id(&id)?;
+    let mut client = platform::db::connection(&state.pool).await?;
+    let transaction = client.transaction().await?;
+    let mut order = repository::find_for_update(&*transaction, id)
+        .await?
+        .ok_or_else(|| Problem::not_found("order"))?;
+    order
+        .cancel()
+        .map_err(|e| Problem::new(StatusCode::CONFLICT, "not-cancellable", e.to_string()))?;
+    repository::save(&*transaction, &order).await?;
+    outbox::append(
+        &transaction,
+        &[messages::state_changed(
+            &order,
+            order::ORDER_CANCELLED,
+            None,
+        )],
+    )
+    .await?;
+    transaction.commit().await?;
+    Ok(Json(OrderRepresentation::from(&order)))
+}

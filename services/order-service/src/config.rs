@@ -1,0 +1,43 @@
+//! order-service settings: `FTGO_*` environment over an optional YAML file.
+
+use platform::client::ClientSettings;
+use platform::config::{DatabaseSettings, HttpSettings, KafkaSettings};
+use serde::Deserialize;
+
+/// Everything order-service reads at start-up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Where the API and `/metrics` are served.
+    #[serde(default)]
+    pub http: HttpSettings,
+    /// The order database.
+    pub database: DatabaseSettings,
+    /// The Kafka cluster.
+    pub kafka: KafkaSettings,
+    /// consumer-service, found by DNS name (in Kubernetes its Service), for
+    /// `GET /v1/orders/{id}?expand=consumer`.
+    pub consumer_service: ClientSettings,
+    /// Order workflow options.
+    #[serde(default)]
+    pub orders: OrderOptions,
+}
+
+/// Order workflow options; every field has a default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrderOptions {
+    /// How long validation may take before a PENDING order is REJECTED, in ms.
+    pub validation_deadline_ms: u64,
+    /// How often overdue orders are looked for, in ms.
+    pub sweep_interval_ms: u64,
+}
+
+impl Default for OrderOptions {
+    fn default() -> Self {
+        Self {
+            validation_deadline_ms: 30_000,
+            sweep_interval_ms: 1_000,
+        }
+    }
+}
