@@ -23,4 +23,6 @@ pub use broker::Broker;
 pub use error::{Error, Result};
 pub use postgres::{Postgres, ServiceDatabase};
 pub use process::ManagedProcess;
-pub use stack::{DEAD_LETTER_TOPIC, SERVICES, Stack, StackAddresses, StackOptions};
+pub use stack::{
+    DEAD_LETTER_TOPIC, SERVICE_BINARIES, SERVICES, Stack, StackAddresses, StackOptions,
+};

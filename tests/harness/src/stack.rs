@@ -23,7 +23,15 @@ pub struct StackOptions {
     pub fsync: bool,
     /// Start one CDC relay per service database (`cargo dev up` does).
     pub relays: bool,
+    /// Also start the services (consumer-, restaurant-, order-service), each once, after
+    /// the relays; implies `relays`.
+    pub services: bool,
+    /// Extra settings per service binary: `(binary, env key, value)`.
+    pub service_env: Vec<(String, String, String)>,
 }
+
+/// The service binaries, in start order (order-service calls consumer-service).
+pub const SERVICE_BINARIES: [&str; 3] = ["consumer-service", "restaurant-service", "order-service"];
 
 /// Every real part of the system, running; dropping it stops them all.
 ///
@@ -54,6 +62,8 @@ pub struct StackAddresses {
     pub databases: Vec<(String, String)>,
     /// Service name -> its relay's `/metrics` URL.
     pub relays: Vec<(String, String)>,
+    /// Service binary -> its base URL (API, `/openapi.json`, `/metrics`).
+    pub services: Vec<(String, String)>,
     /// `bootstrap.servers` of the broker.
     pub kafka_bootstrap: String,
     /// Pid of every server process.
@@ -104,9 +114,36 @@ impl Stack {
             dir,
         };
         stack.write_pgpass()?;
-        if options.relays {
+        if options.relays || options.services {
             for service in SERVICES {
                 stack.start_relay(service, &[]).await?;
+            }
+        }
+        if options.services {
+            for binary in SERVICE_BINARIES {
+                let mut env: Vec<(String, String)> = options
+                    .service_env
+                    .iter()
+                    .filter(|(b, _, _)| b == binary)
+                    .map(|(_, k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if binary == "order-service" {
+                    let consumer_service = stack.service("consumer-service", 0).url();
+                    env.push(("FTGO_CONSUMER_SERVICE__BASE_URL".into(), consumer_service));
+                }
+                let env: Vec<(&str, &str)> =
+                    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                stack.start_service(binary, &env).await?;
+            }
+            for service in &mut stack.services {
+                service
+                    .wait_ready(std::time::Duration::from_secs(120))
+                    .await?;
+            }
+            for relay in &mut stack.relays {
+                relay
+                    .wait_ready(std::time::Duration::from_secs(120))
+                    .await?;
             }
         }
         Ok(stack)
@@ -244,6 +281,11 @@ impl Stack {
                         format!("http://{}/metrics", r.http_address()),
                     )
                 })
+                .collect(),
+            services: self
+                .services
+                .iter()
+                .map(|s| (s.binary().to_owned(), s.url()))
                 .collect(),
             kafka_bootstrap: self.broker.bootstrap_servers(),
             pids: self.server_pids(),

@@ -11,7 +11,7 @@ use crate::support::survivors;
 /// Starts `cargo dev up --json` as its own process and reads the addresses it prints.
 fn dev_up() -> (Child, Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dev"))
-        .args(["up", "--json", "--no-install"])
+        .args(["up", "--json", "--no-install", "--no-build"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

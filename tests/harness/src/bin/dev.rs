@@ -33,6 +33,9 @@ enum Cmd {
         /// Skip the prerequisite check.
         #[arg(long)]
         no_install: bool,
+        /// Skip building the workspace binaries (relay, services).
+        #[arg(long)]
+        no_build: bool,
     },
     /// Install prerequisites, then run fmt, clippy and the whole test suite.
     Test {
@@ -48,9 +51,19 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Cmd::Install => install(),
-        Cmd::Up { json, no_install } => {
+        Cmd::Up {
+            json,
+            no_install,
+            no_build,
+        } => {
             if !no_install {
                 install()?;
+            }
+            if !no_build {
+                cargo(
+                    "build the relay and the services",
+                    &["build", "--workspace", "--bins", "--locked"],
+                )?;
             }
             up(json)
         }
@@ -70,7 +83,7 @@ fn up(json: bool) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let options = StackOptions {
-            relays: true,
+            services: true,
             ..StackOptions::default()
         };
         let stack = Stack::start_with(options)
@@ -100,7 +113,11 @@ fn print_addresses(a: &StackAddresses) {
         println!("    {service:<20} {url}");
     }
     println!("  Kafka bootstrap        {}", a.kafka_bootstrap);
-    println!("  CDC relays (metrics; ready once their service created its outbox)");
+    println!("  Services (API, /openapi.json, /metrics)");
+    for (service, url) in &a.services {
+        println!("    {service:<20} {url}");
+    }
+    println!("  CDC relays (metrics)");
     for (service, url) in &a.relays {
         println!("    {service:<20} {url}");
     }
@@ -125,21 +142,24 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn test(extra: &[String]) -> anyhow::Result<()> {
+/// Runs one cargo step in the workspace root, failing with its name.
+fn cargo(what: &str, args: &[&str]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let root = workspace_root();
-    let step = |what: &str, args: &[&str]| -> anyhow::Result<()> {
-        eprintln!("[test] {what}: cargo {}", args.join(" "));
-        let status = Command::new(&cargo)
-            .args(args)
-            .current_dir(&root)
-            .status()
-            .with_context(|| format!("running cargo {}", args.join(" ")))?;
-        if !status.success() {
-            bail!("{what} failed ({status})");
-        }
-        Ok(())
-    };
+    eprintln!("[dev] {what}: cargo {}", args.join(" "));
+    let status = Command::new(&cargo)
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}
+
+fn test(extra: &[String]) -> anyhow::Result<()> {
+    let cargo_bin = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let step = cargo;
     step("format", &["fmt", "--all", "--check"])?;
     step(
         "lint",
@@ -158,7 +178,7 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
         &["build", "--workspace", "--bins", "--locked"],
     )?;
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-    let has_nextest = Command::new(&cargo)
+    let has_nextest = Command::new(&cargo_bin)
         .args(["nextest", "--version"])
         .output()
         .is_ok_and(|o| o.status.success());

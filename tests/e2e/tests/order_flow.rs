@@ -1,0 +1,106 @@
+//! The book's flow: an order is accepted at once and validated asynchronously.
+
+use std::time::Duration;
+
+use ftgo_harness::kafka::TopicReader;
+
+use crate::support::System;
+
+#[tokio::test]
+async fn a_replicated_menu_prices_the_order_and_both_validations_make_it_validated() {
+    let mut system = System::start().await;
+    let consumer = system.create_consumer("Ada").await;
+    let restaurant = system
+        .create_restaurant(&[("samosa", 250), ("curry", 1_200)])
+        .await;
+
+    // The replica, not restaurant-service, prices it: 2 × 250 + 1 × 1200.
+    let created = system
+        .place_order(consumer, restaurant, &[("samosa", 2), ("curry", 1)])
+        .await;
+    assert_eq!(created["state"], "PENDING", "accepted at once: {created}");
+    assert_eq!(created["total_cents"], 1_700);
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        created["_links"]["self"]["href"],
+        format!("/v1/orders/{id}")
+    );
+
+    let validated = system
+        .wait_for_state(&id, "VALIDATED", Duration::from_secs(60))
+        .await;
+    assert_eq!(validated["total_cents"], 1_700);
+    assert_eq!(validated["_links"]["cancel"]["method"], "POST");
+}
+
+#[tokio::test]
+async fn an_unknown_consumer_or_menu_item_rejects_the_order_with_the_reason() {
+    let mut system = System::start().await;
+    let consumer = system.create_consumer("Grace").await;
+    let restaurant = system.create_restaurant(&[("dal", 900)]).await;
+
+    let stranger = uuid::Uuid::now_v7();
+    let by_stranger = system
+        .place_order(stranger, restaurant, &[("dal", 1)])
+        .await;
+    let rejected = system
+        .wait_for_state(
+            by_stranger["id"].as_str().unwrap(),
+            "REJECTED",
+            Duration::from_secs(60),
+        )
+        .await;
+    let reason = rejected["rejection_reason"].as_str().unwrap();
+    assert!(reason.contains(&stranger.to_string()), "{reason}");
+    assert!(rejected["_links"].get("cancel").is_none(), "{rejected}");
+
+    let off_menu = system
+        .place_order(consumer, restaurant, &[("pizza", 1)])
+        .await;
+    let rejected = system
+        .wait_for_state(
+            off_menu["id"].as_str().unwrap(),
+            "REJECTED",
+            Duration::from_secs(60),
+        )
+        .await;
+    let reason = rejected["rejection_reason"].as_str().unwrap();
+    assert!(reason.contains("pizza"), "{reason}");
+}
+
+#[tokio::test]
+async fn cancelling_publishes_order_cancelled_and_only_once() {
+    let mut system = System::start().await;
+    let consumer = system.create_consumer("Alan").await;
+    let restaurant = system.create_restaurant(&[("naan", 300)]).await;
+    let order = system
+        .place_order(consumer, restaurant, &[("naan", 3)])
+        .await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    system
+        .wait_for_state(&id, "VALIDATED", Duration::from_secs(60))
+        .await;
+
+    let url = format!("{}/v1/orders/{id}/cancel", system.url("order-service"));
+    let (status, cancelled) = system.post(&url, &serde_json::json!({})).await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["state"], "CANCELLED");
+    assert!(cancelled["_links"].get("cancel").is_none());
+    let (status, again) = system.post(&url, &serde_json::json!({})).await;
+    assert_eq!(status, 409, "{again}");
+
+    let mut reader =
+        TopicReader::new(&system.stack.broker.bootstrap_servers(), &["order.events"]).unwrap();
+    let events = reader
+        .read_until(Duration::from_secs(60), |r| {
+            r.iter()
+                .any(|e| e.header("message-type") == Some("OrderCancelled"))
+        })
+        .to_vec();
+    let types: Vec<&str> = events
+        .iter()
+        .filter(|e| e.key.as_deref() == Some(id.as_str()))
+        .filter_map(|e| e.header("message-type"))
+        .collect();
+    assert_eq!(types, ["OrderCreated", "OrderValidated", "OrderCancelled"]);
+}
