@@ -39,6 +39,10 @@ pub enum Error {
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
 
+    /// An outgoing HTTP client could not be built.
+    #[error("http client: {0}")]
+    HttpClient(String),
+
     /// Binding or serving HTTP failed.
     #[error("http server: {0}")]
     Http(#[from] std::io::Error),

@@ -5,6 +5,7 @@
 //! shutdown ([`http`]) and to reach their database ([`db`]). Keeping these here means a
 //! guarantee such as "secrets never reach a log line" is enforced in one place.
 
+pub mod client;
 pub mod config;
 pub mod contracts;
 pub mod db;

@@ -1,4 +1,5 @@
 //! Platform code against real parts: a real PostgreSQL, a real HTTP server.
 
+mod client;
 mod database;
 mod http;
