@@ -42,3 +42,35 @@ pub struct MenuItem {
     /// Price in cents.
     pub price_cents: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    /// The AsyncAPI document must describe every channel and message type defined here.
+    #[test]
+    fn asyncapi_document_names_every_channel_and_message() {
+        let document = include_str!("../../../../docs/asyncapi.yaml");
+        let names = [
+            super::consumer::COMMANDS,
+            super::consumer::VALIDATE_CONSUMER_INFO,
+            super::consumer::CONSUMER_VALIDATED,
+            super::consumer::CONSUMER_REJECTED,
+            super::restaurant::COMMANDS,
+            super::restaurant::EVENTS,
+            super::restaurant::VALIDATE_ORDER_DETAILS,
+            super::restaurant::ORDER_DETAILS_VALIDATED,
+            super::restaurant::ORDER_DETAILS_REJECTED,
+            super::restaurant::RESTAURANT_CREATED,
+            super::restaurant::MENU_REVISED,
+            super::order::EVENTS,
+            super::order::REPLIES,
+            super::order::ORDER_CREATED,
+            super::order::ORDER_VALIDATED,
+            super::order::ORDER_REJECTED,
+            super::order::ORDER_CANCELLED,
+            crate::messaging::channels::DEAD_LETTER,
+        ];
+        for name in names {
+            assert!(document.contains(name), "docs/asyncapi.yaml does not mention {name}");
+        }
+    }
+}
