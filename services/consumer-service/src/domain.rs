@@ -1,0 +1,148 @@
+//! The consumer and the rule order validation applies, free of HTTP and SQL so they can
+//! be unit-tested.
+
+use uuid::Uuid;
+
+use crate::{Error, Result};
+
+/// Spending limit of a consumer registered without one: 1,000.00 in cents. The table's
+/// column default mirrors it.
+pub const DEFAULT_ORDER_LIMIT_CENTS: i64 = 100_000;
+
+/// Longest consumer name, in characters (the table checks it too).
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A registration that passed validation: what gets stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    /// Display name, trimmed, 1..=200 characters.
+    pub name: String,
+    /// Largest order total accepted, in cents.
+    pub order_limit_cents: i64,
+}
+
+impl Registration {
+    /// Validates a registration; errors name the field as the API spells it.
+    pub fn new(name: &str, order_limit_cents: Option<i64>) -> Result<Self> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(Error::invalid("name", "must not be blank"));
+        }
+        if name.chars().count() > MAX_NAME_CHARS {
+            return Err(Error::invalid(
+                "name",
+                format!("must be at most {MAX_NAME_CHARS} characters"),
+            ));
+        }
+        let order_limit_cents = order_limit_cents.unwrap_or(DEFAULT_ORDER_LIMIT_CENTS);
+        if order_limit_cents < 0 {
+            return Err(Error::invalid("order_limit_cents", "must not be negative"));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            order_limit_cents,
+        })
+    }
+}
+
+/// A stored consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consumer {
+    /// Its id (UUIDv7, so ids sort by creation).
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Largest order total accepted, in cents.
+    pub order_limit_cents: i64,
+    /// When it was registered, RFC 3339 in UTC.
+    pub created_at: String,
+}
+
+/// The outcome of validating an order for a consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The consumer may place the order.
+    Validated,
+    /// The consumer may not; the reason goes back to order-service and, from there, to
+    /// whoever placed the order.
+    Rejected(String),
+}
+
+/// May `consumer` (looked up by `consumer_id`, `None` if unknown) place an order of
+/// `order_total_cents`?
+pub fn check_order(
+    consumer_id: Uuid,
+    consumer: Option<&Consumer>,
+    order_total_cents: i64,
+) -> Verdict {
+    let Some(consumer) = consumer else {
+        return Verdict::Rejected(format!("consumer {consumer_id} not found"));
+    };
+    if order_total_cents < 0 {
+        return Verdict::Rejected(format!("order total {order_total_cents} is negative"));
+    }
+    if order_total_cents > consumer.order_limit_cents {
+        return Verdict::Rejected(format!(
+            "order total exceeds limit ({order_total_cents} > {} cents)",
+            consumer.order_limit_cents
+        ));
+    }
+    Verdict::Validated
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn consumer(limit: i64) -> Consumer {
+        Consumer {
+            id: Uuid::now_v7(),
+            name: "Ann".into(),
+            order_limit_cents: limit,
+            created_at: "2026-01-01T00:00:00.000000Z".into(),
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(Registration::new("  Ann ", None).unwrap().name, "Ann");
+        let blank = Registration::new("   ", None).unwrap_err();
+        assert!(matches!(blank, Error::Invalid { ref field, .. } if field == "name"));
+        let long = "é".repeat(MAX_NAME_CHARS + 1);
+        assert!(Registration::new(&long, None).is_err());
+        assert!(Registration::new(&"é".repeat(MAX_NAME_CHARS), None).is_ok());
+    }
+
+    #[test]
+    fn limit_defaults_and_must_not_be_negative() {
+        let r = Registration::new("Ann", None).unwrap();
+        assert_eq!(r.order_limit_cents, DEFAULT_ORDER_LIMIT_CENTS);
+        let e = Registration::new("Ann", Some(-1)).unwrap_err();
+        assert!(matches!(e, Error::Invalid { ref field, .. } if field == "order_limit_cents"));
+    }
+
+    #[test]
+    fn orders_up_to_the_limit_are_validated() {
+        let c = consumer(1_000);
+        assert_eq!(check_order(c.id, Some(&c), 1_000), Verdict::Validated);
+        assert_eq!(check_order(c.id, Some(&c), 0), Verdict::Validated);
+    }
+
+    #[test]
+    fn unknown_consumers_and_excess_totals_are_rejected_with_a_reason() {
+        let id = Uuid::now_v7();
+        assert_eq!(
+            check_order(id, None, 1),
+            Verdict::Rejected(format!("consumer {id} not found"))
+        );
+        let c = consumer(1_000);
+        let Verdict::Rejected(reason) = check_order(c.id, Some(&c), 1_001) else {
+            panic!("over the limit must be rejected");
+        };
+        assert!(reason.starts_with("order total exceeds limit"), "{reason}");
+        assert!(matches!(
+            check_order(c.id, Some(&c), -5),
+            Verdict::Rejected(_)
+        ));
+    }
+}

@@ -1,0 +1,68 @@
+//! consumer-service: the FTGO service that knows who may order.
+//!
+//! It owns the `consumer_service` database and two ways in:
+//!
+//! - a REST API ([`api`]) to register and read consumers, documented as OpenAPI 3.1;
+//! - the `ValidateConsumerInfo` command ([`handlers`]) that order-service sends while an
+//!   order is pending. The reply (`ConsumerValidated` / `ConsumerRejected`) is written to
+//!   the outbox in the same transaction that records the command as processed, so a
+//!   redelivered command is answered exactly once and a reply exists iff the command was
+//!   handled.
+//!
+//! [`build`] assembles everything; `main.rs` only reads settings and runs it, so tests can
+//! run the same assembly in-process.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+mod error;
+pub mod handlers;
+pub mod repository;
+
+use std::sync::Arc;
+
+use platform::contracts::{consumer, order};
+use platform::messaging::Subscription;
+use platform::service::{Platform, ServiceApp};
+
+pub use config::Settings;
+pub use error::{Error, Result};
+
+/// Consumer group and deduplication namespace of the command handler. Every instance
+/// uses it, so instances compete for the command partitions.
+pub const SUBSCRIBER: &str = "consumer-service";
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// Creates or upgrades the service's own tables (refinery's default history table; the
+/// platform's outbox and processed-message tables keep their own histories).
+pub async fn migrate(mut client: tokio_postgres::Client) -> platform::Result<()> {
+    embedded::migrations::runner()
+        .run_async(&mut client)
+        .await
+        .map(|_| ())
+        .map_err(|e| platform::Error::Migration(e.to_string()))
+}
+
+/// Connects and migrates the database, makes sure the channels exist, binds the HTTP
+/// server and starts the command consumer. The result serves once run.
+pub async fn build(settings: &Settings) -> Result<ServiceApp> {
+    let platform = Platform::start(&settings.database, &settings.kafka, migrate).await?;
+    // The reply channel is order-service's, but replies must not be refused for a
+    // missing topic just because order-service has not started yet.
+    platform
+        .ensure_topics(&[consumer::COMMANDS, order::REPLIES])
+        .await?;
+    let api = api::router(platform.pool.clone());
+    let mut app = ServiceApp::build(platform, &settings.http, api).await?;
+    app.consume(
+        Subscription {
+            subscriber: SUBSCRIBER.into(),
+            topics: vec![consumer::COMMANDS.into()],
+        },
+        Arc::new(handlers::ValidateConsumerInfoHandler),
+    );
+    Ok(app)
+}

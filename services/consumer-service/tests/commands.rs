@@ -1,0 +1,252 @@
+//! The `ValidateConsumerInfo` command through the real broker and relay: replies,
+//! idempotence, dead letters.
+
+use ftgo_harness::{DEAD_LETTER_TOPIC, Stack};
+use platform::contracts::consumer::{
+    COMMANDS, CONSUMER_REJECTED, CONSUMER_VALIDATED, ConsumerValidation, VALIDATE_CONSUMER_INFO,
+    ValidateConsumerInfo,
+};
+use platform::contracts::{CORRELATION_ID, order};
+use platform::messaging::headers;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::support::{self, Command, WITHIN, with_header};
+
+/// Registers a consumer through the API; returns its id.
+async fn register(url: &str, order_limit_cents: i64) -> Uuid {
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/v1/consumers"))
+        .json(&json!({ "name": "Carol", "order_limit_cents": order_limit_cents }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["id"].as_str().unwrap().parse().unwrap()
+}
+
+fn validate(consumer_id: Uuid, order_total_cents: i64) -> (Uuid, Command) {
+    let order_id = Uuid::now_v7();
+    let command = Command::json(
+        VALIDATE_CONSUMER_INFO,
+        consumer_id,
+        &ValidateConsumerInfo {
+            order_id,
+            consumer_id,
+            order_total_cents,
+        },
+    );
+    (order_id, command)
+}
+
+/// Reads order-service's reply channel until every order in `orders` has a reply;
+/// returns each order's replies.
+fn replies(stack: &Stack, orders: &[Uuid]) -> Vec<Vec<ftgo_harness::kafka::ReceivedRecord>> {
+    let ids: Vec<String> = orders.iter().map(Uuid::to_string).collect();
+    let records = support::read_until(stack, order::REPLIES, |records| {
+        ids.iter()
+            .all(|id| records.iter().any(|r| r.header(CORRELATION_ID) == Some(id)))
+    });
+    ids.iter()
+        .map(|id| {
+            with_header(&records, CORRELATION_ID, id)
+                .into_iter()
+                .cloned()
+                .collect()
+        })
+        .collect()
+}
+
+fn payload(record: &ftgo_harness::kafka::ReceivedRecord) -> ConsumerValidation {
+    serde_json::from_slice(&record.payload).unwrap()
+}
+
+#[tokio::test]
+async fn validate_consumer_info_is_answered_on_the_reply_channel() {
+    let (stack, url) = support::start(true).await;
+    let consumer = register(&url, 5_000).await;
+    let stranger = Uuid::now_v7();
+    let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    let (within_limit, command) = validate(consumer, 5_000);
+    command
+        .with_header(headers::TRACEPARENT, trace)
+        .send(&stack, COMMANDS)
+        .await;
+    let (unknown, command) = validate(stranger, 100);
+    command.send(&stack, COMMANDS).await;
+    let (too_much, command) = validate(consumer, 5_001);
+    command.send(&stack, COMMANDS).await;
+
+    let replies = replies(&stack, &[within_limit, unknown, too_much]);
+    let [validated, not_found, over_limit] = [&replies[0], &replies[1], &replies[2]];
+    assert_eq!(validated.len(), 1, "{validated:?}");
+    let validated = &validated[0];
+    assert_eq!(
+        validated.header(headers::MESSAGE_TYPE),
+        Some(CONSUMER_VALIDATED)
+    );
+    assert_eq!(validated.header(headers::SCHEMA_VERSION), Some("1"));
+    assert_eq!(
+        validated.key.as_deref(),
+        Some(within_limit.to_string().as_str())
+    );
+    assert_eq!(
+        validated.header(headers::TRACEPARENT),
+        Some(trace),
+        "trace propagated"
+    );
+    assert_eq!(
+        payload(validated),
+        ConsumerValidation {
+            order_id: within_limit,
+            consumer_id: consumer,
+            reason: None
+        }
+    );
+
+    assert_eq!(
+        not_found[0].header(headers::MESSAGE_TYPE),
+        Some(CONSUMER_REJECTED)
+    );
+    assert_eq!(
+        payload(&not_found[0]).reason,
+        Some(format!("consumer {stranger} not found"))
+    );
+    assert_eq!(
+        over_limit[0].header(headers::MESSAGE_TYPE),
+        Some(CONSUMER_REJECTED)
+    );
+    let reason = payload(&over_limit[0]).reason.unwrap();
+    assert!(reason.starts_with("order total exceeds limit"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_redelivered_command_is_answered_once() {
+    let (mut stack, url) = support::start(true).await;
+    let consumer = register(&url, 5_000).await;
+    let (order_id, command) = validate(consumer, 100);
+    command.send(&stack, COMMANDS).await;
+    command.send(&stack, COMMANDS).await;
+    let service = stack.service(support::BINARY, 0).url();
+    support::eventually(
+        WITHIN,
+        "the second copy is consumed as a duplicate",
+        || async {
+            support::metric_with_label(
+                &service,
+                "ftgo_consumer_messages_total",
+                "outcome=\"duplicate\"",
+            )
+            .await
+                >= 1.0
+        },
+    )
+    .await;
+
+    // A later command about the same order (same key, so the same reply partition, after
+    // the first reply): once its reply is read, any second reply to the duplicate would
+    // have been read too.
+    let stranger = Uuid::now_v7();
+    let sentinel = Command::json(
+        VALIDATE_CONSUMER_INFO,
+        stranger,
+        &ValidateConsumerInfo {
+            order_id,
+            consumer_id: stranger,
+            order_total_cents: 100,
+        },
+    );
+    sentinel.send(&stack, COMMANDS).await;
+    let order = order_id.to_string();
+    let records = support::read_until(&stack, order::REPLIES, |records| {
+        with_header(records, CORRELATION_ID, &order)
+            .iter()
+            .any(|r| r.header(headers::MESSAGE_TYPE) == Some(CONSUMER_REJECTED))
+    });
+    let about_order = with_header(&records, CORRELATION_ID, &order);
+    let types: Vec<_> = about_order
+        .iter()
+        .map(|r| r.header(headers::MESSAGE_TYPE).unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [CONSUMER_VALIDATED, CONSUMER_REJECTED],
+        "{about_order:?}"
+    );
+    let handled = support::metric_with_label(
+        &service,
+        "ftgo_consumer_messages_total",
+        "outcome=\"handled\"",
+    )
+    .await;
+    assert_eq!(
+        handled, 2.0,
+        "the command and the sentinel, not the duplicate"
+    );
+}
+
+#[tokio::test]
+async fn poison_messages_are_dead_lettered_and_later_commands_answered() {
+    let (stack, url) = support::start(true).await;
+    let consumer = register(&url, 5_000).await;
+
+    let unknown_type = Command::json("ChargeConsumer", consumer, &json!({}));
+    let bad_payload = Command::json(
+        VALIDATE_CONSUMER_INFO,
+        consumer,
+        &json!({ "order_id": "not-a-uuid", "consumer_id": consumer, "order_total_cents": 1 }),
+    );
+    let not_json = Command::raw(VALIDATE_CONSUMER_INFO, consumer, b"{oops".to_vec());
+    let (_, hijack) = validate(consumer, 1);
+    let hijack = hijack.with_header(platform::contracts::REPLY_TO, "restaurant.events");
+    for poison in [&unknown_type, &bad_payload, &not_json, &hijack] {
+        poison.send(&stack, COMMANDS).await;
+    }
+    let (order_id, valid) = validate(consumer, 1);
+    valid.send(&stack, COMMANDS).await;
+
+    let ids: Vec<String> = [&unknown_type, &bad_payload, &not_json, &hijack]
+        .iter()
+        .map(|c| c.id.to_string())
+        .collect();
+    let dead = support::read_until(&stack, DEAD_LETTER_TOPIC, |records| {
+        ids.iter()
+            .all(|id| !with_header(records, headers::MESSAGE_ID, id).is_empty())
+    });
+    let reason = |id: &str| {
+        let found = with_header(&dead, headers::MESSAGE_ID, id);
+        assert_eq!(found.len(), 1, "{id} dead-lettered once: {dead:?}");
+        assert_eq!(
+            found[0].header(headers::DEAD_LETTER_ORIGINAL_TOPIC),
+            Some(COMMANDS)
+        );
+        found[0]
+            .header(headers::DEAD_LETTER_REASON)
+            .unwrap()
+            .to_owned()
+    };
+    let unknown_reason = reason(&ids[0]);
+    assert!(
+        unknown_reason.contains("unknown message type ChargeConsumer"),
+        "{unknown_reason}"
+    );
+    let payload_reason = reason(&ids[1]);
+    assert!(payload_reason.contains("`order_id`"), "{payload_reason}");
+    let syntax_reason = reason(&ids[2]);
+    assert!(syntax_reason.contains("payload invalid"), "{syntax_reason}");
+    let hijack_reason = reason(&ids[3]);
+    assert!(
+        hijack_reason.contains("not a reply channel"),
+        "{hijack_reason}"
+    );
+
+    let replies = replies(&stack, &[order_id]);
+    assert_eq!(replies[0].len(), 1);
+    assert_eq!(
+        replies[0][0].header(headers::MESSAGE_TYPE),
+        Some(CONSUMER_VALIDATED)
+    );
+}

@@ -1,0 +1,6 @@
+//! consumer-service as a real process, against real PostgreSQL, a real broker and its
+//! real CDC relay: the API, the command handler, idempotence and dead letters.
+
+mod api;
+mod commands;
+mod support;
