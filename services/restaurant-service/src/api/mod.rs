@@ -1,0 +1,60 @@
+//! The REST API under `/v1`, and its OpenAPI 3.1 document at `/openapi.json`.
+//!
+//! Every error is `application/problem+json`: body errors name the field
+//! (`menu[1].price_cents`), a malformed id names `id` ([`path::IdPath`]), and database
+//! outages are 503, never 500.
+
+pub mod path;
+mod restaurants;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use deadpool_postgres::Pool;
+use platform::contracts::MenuItem;
+use platform::http::Problem;
+use utoipa::OpenApi;
+
+pub use restaurants::{MenuRevision, NewRestaurant, RestaurantView};
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pool: Pool,
+}
+
+/// The service's OpenAPI document, generated from the handlers' annotations so it
+/// cannot drift from the code.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "restaurant-service",
+        description = "FTGO restaurants and their menus. Changes are also published on \
+                       `restaurant.events` (RestaurantCreated, MenuRevised)."
+    ),
+    paths(
+        restaurants::create_restaurant,
+        restaurants::get_restaurant,
+        restaurants::revise_menu
+    ),
+    components(schemas(MenuItem, Problem)),
+    tags((name = "restaurants", description = "Restaurants and menus"))
+)]
+pub struct ApiDoc;
+
+/// The API routes (state applied) plus `/openapi.json`.
+pub fn router(pool: Pool) -> Router {
+    Router::new()
+        .route("/v1/restaurants", post(restaurants::create_restaurant))
+        .route("/v1/restaurants/{id}", get(restaurants::get_restaurant))
+        .route("/v1/restaurants/{id}/menu", put(restaurants::revise_menu))
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "this resource does not support the method",
+            )
+        })
+        .with_state(AppState { pool })
+        .merge(platform::http::openapi_route(ApiDoc::openapi()))
+}

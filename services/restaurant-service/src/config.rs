@@ -1,0 +1,18 @@
+//! The service's settings: `FTGO_*` environment variables over an optional YAML file.
+
+use platform::config::{DatabaseSettings, HttpSettings, KafkaSettings};
+use serde::Deserialize;
+
+/// Everything restaurant-service reads at start-up. Unknown keys are refused so a typo in
+/// a deployment fails loudly instead of being ignored.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Where the API, `/metrics`, `/healthz` and `/readyz` are served.
+    #[serde(default)]
+    pub http: HttpSettings,
+    /// The service's own database (`restaurant_service`).
+    pub database: DatabaseSettings,
+    /// The Kafka cluster carrying commands, replies and events.
+    pub kafka: KafkaSettings,
+}
