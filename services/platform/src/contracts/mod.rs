@@ -70,7 +70,10 @@ mod tests {
             crate::messaging::channels::DEAD_LETTER,
         ];
         for name in names {
-            assert!(document.contains(name), "docs/asyncapi.yaml does not mention {name}");
+            assert!(
+                document.contains(name),
+                "docs/asyncapi.yaml does not mention {name}"
+            );
         }
     }
 }
