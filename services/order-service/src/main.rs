@@ -1,21 +1,8 @@
 //! `order-service`: see the crate documentation.
 
-use anyhow::Context;
-use platform::config::ConfigSource;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::telemetry::init("info");
-    let settings: order_service::Settings = ConfigSource::from_process_env()
-        .load()
-        .context("invalid configuration")?;
-    let app = order_service::build(settings)
+    platform::service::serve("order-service", order_service::build)
         .await
-        .context("cannot start")?;
-    tracing::info!(http = %app.local_addr()?, "order-service started");
-    app.run_until(platform::http::shutdown_signal())
-        .await
-        .context("order-service failed")?;
-    tracing::info!("order-service stopped");
-    Ok(())
+        .map_err(anyhow::Error::from_boxed)
 }

@@ -31,3 +31,16 @@ pub async fn connection(pool: &Pool) -> Result<deadpool_postgres::Object> {
         other => Error::Pool(other.to_string()),
     })
 }
+
+/// Runs an embedded refinery migration set (each crate embeds its own with
+/// `refinery::embed_migrations!`), mapping its error to ours.
+pub async fn run_migrations(
+    client: &mut tokio_postgres::Client,
+    runner: refinery::Runner,
+) -> Result<()> {
+    runner
+        .run_async(client)
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::Migration(e.to_string()))
+}

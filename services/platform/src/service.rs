@@ -226,6 +226,31 @@ impl ServiceApp {
     }
 }
 
+/// A boxed error for `main`: configuration, start-up or serving failures.
+pub type MainError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The whole `main` of a service: JSON logs, settings from `FTGO_*` variables over the
+/// optional `FTGO_CONFIG_FILE`, `build`, then serving until SIGTERM or Ctrl-C.
+pub async fn serve<S, E, F, Fut>(name: &'static str, build: F) -> std::result::Result<(), MainError>
+where
+    S: serde::de::DeserializeOwned,
+    E: std::error::Error + Send + Sync + 'static,
+    F: FnOnce(S) -> Fut,
+    Fut: Future<Output = std::result::Result<ServiceApp, E>>,
+{
+    crate::telemetry::init("info");
+    let settings: S = crate::config::ConfigSource::from_process_env()
+        .load()
+        .map_err(|e| format!("invalid configuration: {e}"))?;
+    let app = build(settings)
+        .await
+        .map_err(|e| format!("cannot start: {e}"))?;
+    tracing::info!(service = name, http = %app.local_addr()?, "started");
+    app.run_until(crate::http::shutdown_signal()).await?;
+    tracing::info!(service = name, "stopped");
+    Ok(())
+}
+
 /// Marks the service ready only while its database and the broker answer.
 async fn check_readiness(
     pool: Pool,

@@ -4,10 +4,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use platform::contracts::{LineItem, order};
-use platform::http::{Problem, ValidJson};
+use platform::http::{IdPath, Problem, ValidJson};
 use platform::outbox;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -56,17 +56,6 @@ impl CreateOrder {
 
 fn traceparent(headers: &HeaderMap) -> Option<&str> {
     headers.get("traceparent").and_then(|v| v.to_str().ok())
-}
-
-fn order_id(raw: &str) -> Result<Uuid, Problem> {
-    raw.parse().map_err(|_| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-field",
-            "id must be a UUID",
-        )
-        .with_field("id")
-    })
 }
 
 /// Accepts an order as PENDING and starts its validation.
@@ -149,11 +138,10 @@ pub async fn create_order(
 )]
 pub async fn get_order(
     State(state): State<Arc<ApiState>>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Json<OrderRepresentation>, Problem> {
-    let id = order_id(&id)?;
     let expand_consumer = match query.get("expand").map(String::as_str) {
         None => false,
         Some("consumer") => true,
@@ -201,9 +189,8 @@ pub async fn get_order(
 )]
 pub async fn cancel_order(
     State(state): State<Arc<ApiState>>,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<Json<OrderRepresentation>, Problem> {
-    let id = order_id(&id)?;
     let mut client = platform::db::connection(&state.pool).await?;
     let transaction = client.transaction().await?;
     let mut order = repository::find_for_update(&*transaction, id)

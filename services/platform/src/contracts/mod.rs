@@ -11,6 +11,10 @@ pub mod order;
 pub mod restaurant;
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::messaging::{HandlingError, IncomingMessage, headers};
+use crate::outbox::OutboxMessage;
 
 /// The schema version of every message defined here.
 pub const VERSION: i32 = 1;
@@ -20,6 +24,41 @@ pub const REPLY_TO: &str = "reply-to";
 
 /// Header carrying the id that correlates a reply with its command (the order id).
 pub const CORRELATION_ID: &str = "correlation-id";
+
+/// The reply to `command`: on the channel its `reply-to` header names (order-service's
+/// reply channel when absent), keyed and correlated by `correlation_id` (so one order's
+/// replies keep their order), carrying the command's trace context.
+///
+/// Only reply channels (`<service>.replies`) are accepted: a command must not be able to
+/// make a service publish into another channel, such as an event stream other services
+/// trust. A command naming one is poison (dead-lettered with the reason).
+pub fn reply(
+    command: &IncomingMessage,
+    correlation_id: Uuid,
+    message_type: &str,
+    payload: &impl Serialize,
+) -> Result<OutboxMessage, HandlingError> {
+    let destination = match command.header(REPLY_TO) {
+        None => order::REPLIES,
+        Some(channel) if channel.len() > ".replies".len() && channel.ends_with(".replies") => {
+            channel
+        }
+        Some(channel) => {
+            return Err(HandlingError::Poison(format!(
+                "header {REPLY_TO} `{channel}` is not a reply channel (<service>.replies)"
+            )));
+        }
+    };
+    Ok(OutboxMessage::json(
+        destination,
+        correlation_id.to_string(),
+        message_type,
+        VERSION,
+        payload,
+    )
+    .with_header(CORRELATION_ID, correlation_id.to_string())
+    .with_traceparent(command.header(headers::TRACEPARENT)))
+}
 
 /// A line of an order: which menu item, how many.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -5,9 +5,11 @@
 
 pub mod json;
 pub mod metrics;
+mod path;
 pub mod problem;
 
 pub use json::ValidJson;
+pub use path::IdPath;
 pub use problem::Problem;
 
 use std::future::Future;

@@ -1,6 +1,6 @@
 //! The `processed_messages` table of idempotent consumers.
 
-use crate::{Error, Result};
+use crate::Result;
 
 mod embedded {
     refinery::embed_migrations!("migrations/messaging");
@@ -8,10 +8,7 @@ mod embedded {
 
 /// Creates or upgrades the consumers' tables (own history table, like the outbox's).
 pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<()> {
-    embedded::migrations::runner()
-        .set_migration_table_name("messaging_schema_history")
-        .run_async(client)
-        .await
-        .map(|_| ())
-        .map_err(|e| Error::Migration(e.to_string()))
+    let mut runner = embedded::migrations::runner();
+    runner.set_migration_table_name("messaging_schema_history");
+    crate::db::run_migrations(client, runner).await
 }

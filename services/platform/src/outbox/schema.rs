@@ -1,6 +1,6 @@
 //! The outbox table's migration and the names the relay decodes rows by.
 
-use crate::{Error, Result};
+use crate::Result;
 
 /// The table name (in the `public` schema).
 pub const TABLE: &str = "outbox";
@@ -52,10 +52,7 @@ mod embedded {
 /// the replication slot when the role has the `REPLICATION` attribute. Its history lives in its own table
 /// (`outbox_schema_history`), so each service keeps its own migrations independent.
 pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<()> {
-    embedded::migrations::runner()
-        .set_migration_table_name("outbox_schema_history")
-        .run_async(client)
-        .await
-        .map(|_| ())
-        .map_err(|e| Error::Migration(e.to_string()))
+    let mut runner = embedded::migrations::runner();
+    runner.set_migration_table_name("outbox_schema_history");
+    crate::db::run_migrations(client, runner).await
 }
