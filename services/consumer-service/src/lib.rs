@@ -39,16 +39,12 @@ mod embedded {
 /// Creates or upgrades the service's own tables (refinery's default history table; the
 /// platform's outbox and processed-message tables keep their own histories).
 pub async fn migrate(mut client: tokio_postgres::Client) -> platform::Result<()> {
-    embedded::migrations::runner()
-        .run_async(&mut client)
-        .await
-        .map(|_| ())
-        .map_err(|e| platform::Error::Migration(e.to_string()))
+    platform::db::run_migrations(&mut client, embedded::migrations::runner()).await
 }
 
 /// Connects and migrates the database, makes sure the channels exist, binds the HTTP
 /// server and starts the command consumer. The result serves once run.
-pub async fn build(settings: &Settings) -> Result<ServiceApp> {
+pub async fn build(settings: Settings) -> Result<ServiceApp> {
     let platform = Platform::start(&settings.database, &settings.kafka, migrate).await?;
     // The reply channel is order-service's, but replies must not be refused for a
     // missing topic just because order-service has not started yet.

@@ -1,23 +1,8 @@
-//! `consumer-service`: reads its settings and runs [`consumer_service::build`] until
-//! SIGTERM or Ctrl-C.
-
-use anyhow::Context;
-use consumer_service::Settings;
-use platform::config::ConfigSource;
+//! `consumer-service`: see the crate documentation.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::telemetry::init("info");
-    let settings: Settings = ConfigSource::from_process_env()
-        .load()
-        .context("invalid configuration")?;
-    let app = consumer_service::build(&settings)
+    platform::service::serve("consumer-service", consumer_service::build)
         .await
-        .context("cannot start")?;
-    tracing::info!(http = %app.local_addr()?, "consumer-service started");
-    app.run_until(platform::http::shutdown_signal())
-        .await
-        .context("consumer-service failed")?;
-    tracing::info!("consumer-service stopped");
-    Ok(())
+        .map_err(anyhow::Error::from_boxed)
 }

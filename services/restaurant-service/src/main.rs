@@ -1,23 +1,8 @@
-//! `restaurant-service`: reads its settings and runs [`restaurant_service::build`] until
-//! SIGTERM or Ctrl-C.
-
-use anyhow::Context;
-use platform::config::ConfigSource;
-use restaurant_service::Settings;
+//! `restaurant-service`: see the crate documentation.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::telemetry::init("info");
-    let settings: Settings = ConfigSource::from_process_env()
-        .load()
-        .context("invalid configuration")?;
-    let app = restaurant_service::build(&settings)
+    platform::service::serve("restaurant-service", restaurant_service::build)
         .await
-        .context("cannot start")?;
-    tracing::info!(http = %app.local_addr()?, "restaurant-service started");
-    app.run_until(platform::http::shutdown_signal())
-        .await
-        .context("restaurant-service failed")?;
-    tracing::info!("restaurant-service stopped");
-    Ok(())
+        .map_err(anyhow::Error::from_boxed)
 }

@@ -10,9 +10,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
-use super::path::IdPath;
 use crate::domain::{Consumer, Registration};
 use crate::{Error, repository};
+use platform::http::IdPath;
 
 /// A consumer to register.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -108,7 +108,7 @@ pub async fn get_consumer(
         .map_err(Error::from)?;
     let consumer = repository::find(&**client, id)
         .await?
-        .ok_or(Error::NotFound(id))?;
+        .ok_or(Error::not_found("consumer", id))?;
     Ok(Json(consumer.into()))
 }
 

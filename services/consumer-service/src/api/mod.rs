@@ -1,13 +1,11 @@
 //! The REST API under `/v1`, and its OpenAPI 3.1 document at `/openapi.json`.
 //!
 //! Every error is `application/problem+json`: body errors name the field
-//! ([`platform::http::ValidJson`]), a malformed id names `id` ([`path::IdPath`]), and
+//! ([`platform::http::ValidJson`]), a malformed id names `id` ([`platform::http::IdPath`]), and
 //! database outages are 503, never 500.
 
 mod consumers;
-pub mod path;
-
-use axum::Router;
+pub use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use deadpool_postgres::Pool;

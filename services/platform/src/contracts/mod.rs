@@ -84,12 +84,58 @@ pub struct MenuItem {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn command(headers: &[(&str, &str)]) -> IncomingMessage {
+        IncomingMessage {
+            id: Uuid::now_v7(),
+            topic: consumer::COMMANDS.into(),
+            key: None,
+            message_type: consumer::VALIDATE_CONSUMER_INFO.into(),
+            schema_version: VERSION,
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>(),
+            payload: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn replies_go_to_reply_to_or_order_service_and_only_to_reply_channels() {
+        let id = Uuid::now_v7();
+        let to =
+            |headers: &[(&str, &str)]| reply(&command(headers), id, "X", &1).map(|m| m.destination);
+        assert_eq!(to(&[]).unwrap(), order::REPLIES);
+        assert_eq!(to(&[(REPLY_TO, "x.replies")]).unwrap(), "x.replies");
+        assert!(matches!(
+            to(&[(REPLY_TO, "restaurant.events")]),
+            Err(HandlingError::Poison(_))
+        ));
+        assert!(to(&[(REPLY_TO, ".replies")]).is_err());
+    }
+
+    #[test]
+    fn reply_is_keyed_and_correlated_and_keeps_the_trace() {
+        let order_id = Uuid::now_v7();
+        let trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let message = command(&[(headers::TRACEPARENT, trace)]);
+        let r = reply(&message, order_id, consumer::CONSUMER_VALIDATED, &1).unwrap();
+        assert_eq!(r.key, order_id.to_string());
+        assert_eq!(r.headers[CORRELATION_ID], order_id.to_string());
+        assert_eq!(r.headers[headers::TRACEPARENT], trace);
+        assert_eq!(r.message_type, consumer::CONSUMER_VALIDATED);
+    }
     /// The AsyncAPI document must describe every channel and message type defined here.
     #[test]
     fn asyncapi_document_names_every_channel_and_message() {
         let document = include_str!("../../../../docs/asyncapi.yaml");
         let names = [
-            super::consumer::COMMANDS,
+            consumer::COMMANDS,
             super::consumer::VALIDATE_CONSUMER_INFO,
             super::consumer::CONSUMER_VALIDATED,
             super::consumer::CONSUMER_REJECTED,

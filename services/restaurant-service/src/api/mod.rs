@@ -1,11 +1,10 @@
 //! The REST API under `/v1`, and its OpenAPI 3.1 document at `/openapi.json`.
 //!
 //! Every error is `application/problem+json`: body errors name the field
-//! (`menu[1].price_cents`), a malformed id names `id` ([`path::IdPath`]), and database
+//! (`menu[1].price_cents`), a malformed id names `id` ([`platform::http::IdPath`]), and database
 //! outages are 503, never 500.
 
-pub mod path;
-mod restaurants;
+pub mod restaurants;
 
 use axum::Router;
 use axum::http::StatusCode;

@@ -19,9 +19,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
-use super::path::IdPath;
 use crate::domain::{Menu, Restaurant};
 use crate::{Error, repository};
+use platform::http::IdPath;
 
 /// A restaurant to create, with its first menu.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -158,7 +158,7 @@ pub async fn get_restaurant(
         .map_err(Error::from)?;
     let restaurant = repository::find(&**client, id)
         .await?
-        .ok_or(Error::NotFound(id))?;
+        .ok_or(Error::not_found("restaurant", id))?;
     Ok(Json(restaurant.into()))
 }
 
@@ -191,7 +191,7 @@ pub async fn revise_menu(
     let transaction = client.transaction().await.map_err(Error::from)?;
     let restaurant = repository::replace_menu(&transaction, id, &menu)
         .await?
-        .ok_or(Error::NotFound(id))?;
+        .ok_or(Error::not_found("restaurant", id))?;
     let event = OutboxMessage::json(
         EVENTS,
         id.to_string(),

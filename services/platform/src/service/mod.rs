@@ -6,6 +6,10 @@
 //! Shape (zero-to-production): [`ServiceApp::build`] binds (port 0 in tests), then
 //! [`ServiceApp::run_until`] serves until the shutdown future completes.
 
+mod error;
+
+pub use error::ServiceError;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;

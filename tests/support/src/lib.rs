@@ -1,0 +1,174 @@
+//! What the services' real-stack tests share: a stack running one service (and its
+//! relay), commands produced straight to the broker, replies and metrics read back,
+//! problem+json assertions.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use ftgo_harness::Stack;
+use ftgo_harness::kafka::{ReceivedRecord, TopicReader};
+use platform::contracts::{self, order};
+use platform::messaging::headers;
+use rdkafka::ClientConfig;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use uuid::Uuid;
+
+/// Generous: the stack shares two cores with concurrent builds.
+pub const WITHIN: Duration = Duration::from_secs(60);
+
+/// A stack with service `binary` (e.g. `consumer-service`) ready and, when `relay`, its
+/// outbox relayed to Kafka; returns the stack and the service's base URL. The service
+/// starts first: its migrations create the outbox the relay streams.
+pub async fn start_service(binary: &str, relay: bool) -> (Stack, String) {
+    let mut stack = Stack::start().await.unwrap();
+    let service = stack.start_service(binary, &[]).await.unwrap();
+    service.wait_ready(WITHIN).await.unwrap();
+    let url = service.url();
+    if relay {
+        let relay = stack
+            .start_relay(&binary.replace('-', "_"), &[])
+            .await
+            .unwrap();
+        relay.wait_ready(WITHIN).await.unwrap();
+    }
+    (stack, url)
+}
+
+/// Polls `condition` until it holds; panics with `what` after `within`.
+pub async fn eventually<F, Fut>(within: Duration, what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    while !condition().await {
+        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A message as order-service would produce it (or deliberately not).
+#[derive(Debug, Clone)]
+pub struct Command {
+    pub id: Uuid,
+    pub key: String,
+    pub headers: Vec<(String, String)>,
+    pub payload: Vec<u8>,
+}
+
+impl Command {
+    /// A JSON command with every header the relay would set, replying to order-service.
+    pub fn json(message_type: &str, key: impl ToString, payload: &impl serde::Serialize) -> Self {
+        Self::raw(message_type, key, serde_json::to_vec(payload).unwrap())
+    }
+
+    /// A command with these payload bytes.
+    pub fn raw(message_type: &str, key: impl ToString, payload: Vec<u8>) -> Self {
+        let id = Uuid::now_v7();
+        Self {
+            id,
+            key: key.to_string(),
+            headers: vec![
+                (headers::MESSAGE_ID.into(), id.to_string()),
+                (headers::MESSAGE_TYPE.into(), message_type.into()),
+                (
+                    headers::SCHEMA_VERSION.into(),
+                    contracts::VERSION.to_string(),
+                ),
+                (contracts::REPLY_TO.into(), order::REPLIES.into()),
+                (headers::CONTENT_TYPE.into(), "application/json".into()),
+            ],
+            payload,
+        }
+    }
+
+    /// Sets (or replaces) a header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(k, _)| k != name);
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Produces it to `topic` and waits for the broker's acknowledgement.
+    pub async fn send(&self, stack: &Stack, topic: &str) {
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", stack.broker.bootstrap_servers())
+            .create()
+            .unwrap();
+        let mut headers = OwnedHeaders::new();
+        for (name, value) in &self.headers {
+            headers = headers.insert(Header {
+                key: name,
+                value: Some(value.as_bytes()),
+            });
+        }
+        let record = FutureRecord::to(topic)
+            .key(&self.key)
+            .payload(&self.payload)
+            .headers(headers);
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+}
+
+/// Reads `topic` from the start until `done` holds for the records read so far.
+pub fn read_until(
+    stack: &Stack,
+    topic: &str,
+    done: impl Fn(&[ReceivedRecord]) -> bool,
+) -> Vec<ReceivedRecord> {
+    let mut reader = TopicReader::new(&stack.broker.bootstrap_servers(), &[topic]).unwrap();
+    reader.read_until(WITHIN, done).to_vec()
+}
+
+/// The records whose `header` is `value`.
+pub fn with_header<'a>(
+    records: &'a [ReceivedRecord],
+    header: &str,
+    value: &str,
+) -> Vec<&'a ReceivedRecord> {
+    records
+        .iter()
+        .filter(|r| r.header(header) == Some(value))
+        .collect()
+}
+
+/// Sum of the samples of `family` whose labels include `label` (e.g.
+/// `outcome="duplicate"`), from the process's `/metrics`.
+pub async fn metric_with_label(url: &str, family: &str, label: &str) -> f64 {
+    let address = url.trim_start_matches("http://").parse().unwrap();
+    let Some((200, body)) = ftgo_harness::http::get(address, "/metrics").await else {
+        return 0.0;
+    };
+    body.lines()
+        .filter(|line| line.starts_with(&format!("{family}{{")) && line.contains(label))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
+/// Asserts `response` is problem+json with `status` (and `field`, when given); returns
+/// the document.
+pub async fn assert_problem(
+    response: reqwest::Response,
+    status: u16,
+    field: Option<&str>,
+) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status, "{response:?}");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let problem: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(problem["status"], status, "{problem}");
+    if let Some(field) = field {
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+    problem
+}
