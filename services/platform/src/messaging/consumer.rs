@@ -171,15 +171,16 @@ pub async fn run<H: MessageHandler>(
     Ok(())
 }
 
-/// Handles one message until it is handled, found duplicate, or dead-lettered; retries
-/// passing failures with backoff (unless stopping: then it is left unacknowledged).
+/// Handles one message until it is handled, found duplicate, or dead-lettered (returns
+/// `true`: its offset may be stored); retries passing failures with backoff, and returns
+/// `false` if asked to stop meanwhile (the message must stay unacknowledged).
 async fn process<H: MessageHandler>(
     subscriber: &str,
     raw: &BorrowedMessage<'_>,
     handler: &H,
     context: &ConsumerContext,
     stop: &mut watch::Receiver<bool>,
-) {
+) -> bool {
     let message = match IncomingMessage::from_kafka(raw) {
         Ok(m) if handler.accepts(&m.message_type, m.schema_version) => m,
         Ok(m) => {
@@ -187,9 +188,13 @@ async fn process<H: MessageHandler>(
                 "unknown message type {} version {}",
                 m.message_type, m.schema_version
             );
-            return dead_letter(subscriber, raw, &reason, context).await;
+            dead_letter(subscriber, raw, &reason, context).await;
+            return true;
         }
-        Err(e) => return dead_letter(subscriber, raw, &e.to_string(), context).await,
+        Err(e) => {
+            dead_letter(subscriber, raw, &e.to_string(), context).await;
+            return true;
+        }
     };
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -198,17 +203,18 @@ async fn process<H: MessageHandler>(
                 context
                     .metrics
                     .count(subscriber, if applied { "handled" } else { "duplicate" });
-                return;
+                return true;
             }
             Err(HandlingError::Poison(reason)) => {
-                return dead_letter(subscriber, raw, &reason, context).await;
+                dead_letter(subscriber, raw, &reason, context).await;
+                return true;
             }
             Err(HandlingError::Retry(reason)) => {
                 context.metrics.count(subscriber, "retried");
                 tracing::warn!(%reason, message_id = %message.id, "handling failed; retrying");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
-                    _ = stop.wait_for(|stop| *stop) => return,
+                    _ = stop.wait_for(|stop| *stop) => return false,
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
