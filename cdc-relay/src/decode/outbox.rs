@@ -178,6 +178,20 @@ mod tests {
         assert_eq!(header("traceparent").as_deref(), Some("00-abc-def-01"));
     }
 
+    proptest::proptest! {
+        /// Any text in any column yields a record or a dead letter, never a panic.
+        #[test]
+        fn arbitrary_column_values_never_panic(
+            values in proptest::collection::vec(proptest::option::of(".{0,40}"), 9),
+        ) {
+            let values: Vec<Value> = values
+                .into_iter()
+                .map(|v| v.map_or(Value::Null, |t| text(&t)))
+                .collect();
+            let _ = to_record(&relation(), &values, 0);
+        }
+    }
+
     #[test]
     fn undecodable_rows_become_dead_letters_with_a_reason() {
         let bad_headers = to_record(&relation(), &row("[1]", "\\x00"), 0).unwrap_err();

@@ -232,6 +232,32 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// No byte string makes the decoder panic: it decodes or returns an error.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = decode(Bytes::from(bytes));
+        }
+
+        /// Valid messages with random bytes flipped or cut never panic either (the decoder
+        /// reaches deep paths only from mostly-valid input).
+        #[test]
+        fn mutated_valid_messages_never_panic(
+            which in 0usize..2,
+            flips in proptest::collection::vec((0usize..64, proptest::num::u8::ANY), 0..4),
+            cut in 0usize..80,
+        ) {
+            let mut bytes = if which == 0 { relation_message() } else { insert_message() }.to_vec();
+            for (at, value) in flips {
+                if let Some(b) = bytes.get_mut(at) {
+                    *b = value;
+                }
+            }
+            bytes.truncate(cut.max(1));
+            let _ = decode(Bytes::from(bytes));
+        }
+    }
+
     #[test]
     fn other_messages_are_passed_over() {
         assert_eq!(
