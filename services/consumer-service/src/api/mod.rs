@@ -5,7 +5,8 @@
 //! database outages are 503, never 500.
 
 mod consumers;
-pub use axum::Router;
+
+use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use deadpool_postgres::Pool;
