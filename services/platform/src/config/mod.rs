@@ -22,6 +22,9 @@ use crate::{Error, Result};
 /// The environment variable prefix of every FTGO process.
 pub const ENV_PREFIX: &str = "FTGO";
 
+/// The variable naming the optional base YAML file.
+pub const CONFIG_FILE_VARIABLE: &str = "FTGO_CONFIG_FILE";
+
 /// Where settings come from.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigSource {
@@ -34,11 +37,18 @@ pub struct ConfigSource {
 
 impl ConfigSource {
     /// The usual source of a process: the file named by `FTGO_CONFIG_FILE` (if set) and
-    /// the process environment.
+    /// the process environment (without `FTGO_CONFIG_FILE` itself, which names the file
+    /// and is no setting).
     pub fn from_process_env() -> Self {
+        Self::from_env(std::env::vars().collect())
+    }
+
+    /// Like [`ConfigSource::from_process_env`], from the given variables.
+    pub fn from_env(mut env: HashMap<String, String>) -> Self {
+        let file = env.remove(CONFIG_FILE_VARIABLE).map(PathBuf::from);
         Self {
-            file: std::env::var_os("FTGO_CONFIG_FILE").map(PathBuf::from),
-            env: None,
+            file,
+            env: Some(env),
         }
     }
 

@@ -147,3 +147,23 @@ fn password_file_is_read_and_both_sources_are_refused() {
     assert!(message.contains("database.password_file"), "{message}");
     assert!(!message.contains(SECRET), "{message}");
 }
+
+#[test]
+fn the_config_file_variable_names_the_file_and_is_not_a_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("base.yaml");
+    std::fs::write(&file, "kafka:\n  brokers: from-file:9092\n").unwrap();
+    let mut env: HashMap<String, String> = [
+        ("FTGO_DATABASE__HOST", "127.0.0.1"),
+        ("FTGO_DATABASE__USER", "u"),
+        ("FTGO_DATABASE__NAME", "n"),
+        ("FTGO_HTTP__PORT", "1"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.insert(CONFIG_FILE_VARIABLE.into(), file.display().to_string());
+    // Sample refuses unknown keys: `config_file` must not reach it.
+    let s: Sample = ConfigSource::from_env(env).load().unwrap();
+    assert_eq!(s.kafka.brokers, "from-file:9092");
+}
