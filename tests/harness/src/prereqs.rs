@@ -143,6 +143,73 @@ fn ensure_tansu(progress: &dyn Fn(&str)) -> Result<()> {
     Ok(())
 }
 
+/// The PyPI packages the chart checks (`tests/charts`) run with, in the chart-tools venv.
+pub const CHART_TOOLS: &[&str] = &["helm-python-sdk==0.2.2", "kubernetes-validate", "pytest"];
+
+/// checkov, in a venv of its own: it pins `packaging` older than pytest accepts.
+pub const CHECKOV: &str = "checkov";
+
+/// The Python tools of the chart checks, installed by [`ensure_chart_tools`].
+#[derive(Debug, Clone)]
+pub struct ChartTools {
+    /// Python of the venv with helm-python-sdk, kubernetes-validate and pytest.
+    pub python: PathBuf,
+    /// The checkov executable.
+    pub checkov: PathBuf,
+}
+
+/// Makes sure the chart checks' Python tools are installed: venvs under
+/// [`cache_dir`]`/chart-tools` (helm-python-sdk, kubernetes-validate, pytest) and
+/// `/checkov`, made with `python3 -m venv` and pip. A venv counts as installed once its
+/// `installed` marker names the same packages, so an interrupted install is redone.
+pub fn ensure_chart_tools(progress: &dyn Fn(&str)) -> Result<ChartTools> {
+    let tools = cache_dir().join("chart-tools");
+    let checkov = cache_dir().join("checkov");
+    ensure_venv(progress, &tools, CHART_TOOLS)?;
+    ensure_venv(progress, &checkov, &[CHECKOV])?;
+    Ok(ChartTools {
+        python: tools.join("bin").join("python"),
+        checkov: checkov.join("bin").join("checkov"),
+    })
+}
+
+fn ensure_venv(progress: &dyn Fn(&str), dir: &Path, packages: &[&str]) -> Result<()> {
+    let marker = dir.join("installed");
+    let wanted = packages.join(" ");
+    if std::fs::read_to_string(&marker).is_ok_and(|m| m.trim() == wanted) {
+        progress(&format!("{wanted}: present in {}", dir.display()));
+        return Ok(());
+    }
+    progress(&format!(
+        "{wanted}: missing, installing into {} (python3 -m venv, pip; about a minute)",
+        dir.display()
+    ));
+    // A venv cannot be moved (its scripts name their path), so start from scratch and
+    // write the marker last.
+    let _ = std::fs::remove_dir_all(dir);
+    let mut venv = Command::new("python3");
+    venv.args(["-m", "venv"]).arg(dir);
+    run(
+        "python3 -m venv (Debian: apt-get install python3-venv)",
+        venv,
+    )?;
+    let mut pip = Command::new(dir.join("bin").join("pip"));
+    pip.args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-input",
+    ])
+    .args(packages);
+    run("pip install (chart tools)", pip)?;
+    std::fs::write(&marker, &wanted).map_err(|e| Error::Prerequisite {
+        what: "chart tools",
+        reason: format!("write {}: {e}", marker.display()),
+    })?;
+    progress(&format!("{wanted}: installed"));
+    Ok(())
+}
+
 fn run(what: &'static str, mut command: Command) -> Result<()> {
     let status = command.status().map_err(|e| Error::Prerequisite {
         what,

@@ -157,6 +157,30 @@ fn cargo(what: &str, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The Kubernetes packaging checks (tests/charts): Helm's engine, kubernetes-validate,
+/// checkov and the Tiltfile, with the Python tools installed once into the cache dir.
+fn chart_checks() -> anyhow::Result<()> {
+    let tools = prereqs::ensure_chart_tools(&|line| eprintln!("[install] {line}"))
+        .context("installing the chart tools")?;
+    let script = workspace_root().join("tests/charts/test_chart.py");
+    eprintln!(
+        "[dev] chart checks: {} -m pytest {}",
+        tools.python.display(),
+        script.display()
+    );
+    let status = Command::new(&tools.python)
+        .args(["-m", "pytest", "-q", "-s", "-p", "no:cacheprovider"])
+        .arg(&script)
+        .env("FTGO_CHECKOV", &tools.checkov)
+        .current_dir(workspace_root())
+        .status()
+        .context("running the chart checks")?;
+    if !status.success() {
+        bail!("chart checks failed ({status})");
+    }
+    Ok(())
+}
+
 fn test(extra: &[String]) -> anyhow::Result<()> {
     let cargo_bin = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let step = cargo;
@@ -173,6 +197,7 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
             "warnings",
         ],
     )?;
+    chart_checks()?;
     step(
         "build binaries",
         &["build", "--workspace", "--bins", "--locked"],
