@@ -172,6 +172,8 @@ fn chart_checks() -> anyhow::Result<()> {
         .args(["-m", "pytest", "-q", "-s", "-p", "no:cacheprovider"])
         .arg(&script)
         .env("FTGO_CHECKOV", &tools.checkov)
+        // No __pycache__ in the checkout.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .current_dir(workspace_root())
         .status()
         .context("running the chart checks")?;
