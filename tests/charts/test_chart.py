@@ -419,6 +419,88 @@ def test_checkov_finds_no_failed_check(out_dir):
     )
 
 
+# --- Docker build context --------------------------------------------------------------
+
+
+def docker_context_files() -> list[str]:
+    """The files `docker build .` sends, by .dockerignore (patterns as Docker reads them:
+    a pattern matches a path or any of its parent directories; later `!` lines re-include)."""
+    import fnmatch
+
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+
+    def matches(pattern: str, path: str) -> bool:
+        pattern = pattern.rstrip("/")
+        parts = path.split("/")
+        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        return any(
+            fnmatch.fnmatchcase(prefix, pattern)
+            or (pattern.startswith("**/") and fnmatch.fnmatchcase(prefix, pattern[3:]))
+            for prefix in prefixes
+        )
+
+    kept = []
+    for path in listed:
+        excluded = False
+        for pattern in patterns:
+            if pattern.startswith("!"):
+                if matches(pattern[1:], path):
+                    excluded = False
+            elif matches(pattern, path):
+                excluded = True
+        if not excluded and (ROOT / path).is_file():
+            kept.append(path)
+    return kept
+
+
+def resolve_workspace(files: list[str]) -> dict[str, dict]:
+    """`cargo metadata --locked` in a directory holding only `files`: its packages."""
+    with tempfile.TemporaryDirectory(prefix="ftgo-docker-context-") as context:
+        for f in files:
+            (Path(context) / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, Path(context) / f)
+        run = subprocess.run(
+            ["cargo", "metadata", "--locked", "--offline", "--format-version", "1"],
+            cwd=context,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "CARGO_TARGET_DIR": str(Path(context) / "target")},
+        )
+        assert run.returncode == 0, run.stderr
+        return {p["name"]: p for p in json.loads(run.stdout)["packages"]}
+
+
+BINARIES = ("cdc-relay", "order-service", "consumer-service", "restaurant-service")
+
+
+def test_docker_context_holds_the_workspace():
+    """What each Dockerfile's `cargo build --locked -p <binary>` needs is in the context:
+    cargo resolves the workspace from the context alone with the lock file unchanged."""
+    files = docker_context_files()
+    assert not any(f.startswith(("target/", "charts/", "k8s/", ".git/")) for f in files)
+    packages = resolve_workspace(files)
+    for binary in BINARIES:
+        targets = {t["name"] for t in packages[binary]["targets"] if "bin" in t["kind"]}
+        assert binary in targets, f"{binary}: no bin target {binary}"
+    report(f"docker build context: {len(files)} files; cargo resolves the workspace from them --locked")
+
+
+def test_tilt_build_context_holds_the_workspace(tilt):
+    """The same with the Tiltfile's docker_build(only=...) narrowing of the context."""
+    for ref, build in tilt.images.items():
+        only = tuple(p.rstrip("/") for p in build["only"])
+        files = [f for f in docker_context_files() if f in only or f.startswith(tuple(p + "/" for p in only))]
+        packages = resolve_workspace(files)
+        assert ref.split("/")[-1] in packages, ref
+
+
 # --- Tiltfile --------------------------------------------------------------------------
 
 # Python constructs that are not Starlark: the Tiltfile must not use them, so evaluating it
