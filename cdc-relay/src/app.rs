@@ -73,10 +73,35 @@ impl Relay {
 
         let mut backoff = MIN_BACKOFF;
         let max_backoff = Duration::from_millis(self.settings.relay.max_backoff_ms);
+        // One producer for the process: an idempotent producer needs ~0.5 s to obtain its
+        // producer id before it sends anything, which a producer per session would pay
+        // again on every reconnection. Sessions purge its queue when they fail; only a
+        // producer in a fatal state is replaced.
+        let mut sink: Option<KafkaSink> = None;
         loop {
             let started = std::time::Instant::now();
-            let outcome =
-                session(&self.settings, &self.metrics, &self.readiness, &mut stop_rx).await;
+            if sink.as_ref().is_some_and(KafkaSink::is_fatal) {
+                tracing::warn!("replacing the Kafka producer after a fatal error");
+                sink = None;
+            }
+            if sink.is_none() {
+                sink = KafkaSink::new(&self.settings.kafka, &self.settings.relay, "cdc-relay")
+                    .inspect_err(|e| tracing::error!(error = %e, "cannot create producer"))
+                    .ok();
+            }
+            let outcome = match &sink {
+                Some(sink) => {
+                    session(
+                        &self.settings,
+                        &self.metrics,
+                        &self.readiness,
+                        sink,
+                        &mut stop_rx,
+                    )
+                    .await
+                }
+                None => Err((Error::Kafka("no producer".into()), false)),
+            };
             self.metrics.streaming.set(0);
             match outcome {
                 Ok((SessionEnd::Stopped, _)) => break,
@@ -132,11 +157,10 @@ async fn session(
     settings: &RelaySettings,
     metrics: &RelayMetrics,
     readiness: &Readiness,
+    sink: &KafkaSink,
     stop: &mut watch::Receiver<bool>,
 ) -> std::result::Result<(SessionEnd, bool), (Error, bool)> {
     let confirmed = source::prepare(settings).await.map_err(|e| (e, false))?;
-    let sink =
-        KafkaSink::new(&settings.kafka, &settings.relay, "cdc-relay").map_err(|e| (e, false))?;
     // An observer makes the client track unreported positions, which a graceful stop
     // waits on.
     let observer = FeedbackObserver::new(|_| {});
@@ -155,7 +179,7 @@ async fn session(
     };
     let outcome = pipeline::run(
         &mut client,
-        &sink,
+        sink,
         Checkpoint::new(confirmed),
         &context,
         stop,

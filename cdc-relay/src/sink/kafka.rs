@@ -71,6 +71,12 @@ impl KafkaSink {
         })
     }
 
+    /// Whether the producer hit a fatal error (e.g. an idempotence violation) and must be
+    /// replaced.
+    pub fn is_fatal(&self) -> bool {
+        self.producer.client().fatal_error().is_some()
+    }
+
     /// Enqueues one record, waiting while the queue is full. A refusal at enqueue time
     /// (e.g. a record larger than `message.max.bytes`) comes back as `Err`.
     async fn enqueue(
