@@ -184,6 +184,7 @@ async fn a_poison_reply_is_dead_lettered_with_its_reason_and_later_orders_still_
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect(),
+        timestamp: None,
     };
     reproduce(&bootstrap, &poison).await;
     let unknown = ReceivedRecord {

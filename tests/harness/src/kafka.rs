@@ -24,6 +24,9 @@ pub struct ReceivedRecord {
     pub payload: Vec<u8>,
     /// Headers as UTF-8 strings (lossy), by name.
     pub headers: BTreeMap<String, String>,
+    /// The record's timestamp in ms since the Unix epoch (create or log-append time), if
+    /// it has one. The CDC relay sets it to the source transaction's commit time.
+    pub timestamp: Option<i64>,
 }
 
 impl ReceivedRecord {
@@ -123,6 +126,7 @@ impl TopicReader {
                                 .collect()
                         })
                         .unwrap_or_default(),
+                    timestamp: message.timestamp().to_millis(),
                 }),
                 Some(Err(_)) | None => idle = true,
             }

@@ -1,0 +1,1577 @@
+//! order-service under load, through the whole system (docs/benchmarks.md, "Services").
+//!
+//! ```sh
+//! cargo build --release --workspace --bins && cargo bench -p ftgo-e2e --bench orders
+//! ```
+//!
+//! Starts PostgreSQL (fsync on), the broker, the three relays and the three services as
+//! real processes (release binaries, found next to this bench executable), then:
+//!
+//! 1. throughput: pgbench running the SQL of `POST /v1/orders` (the replica SELECT, then
+//!    one transaction: the order INSERT, the outbox `INSERT … SELECT FROM unnest(…)` of the
+//!    same three messages, the DELETE) and wrk POSTing orders, at the same client count
+//!    and duration; prints `orders/pgbench ratio: R`;
+//! 2. latency: a paced client places orders at a steady rate; for each, OrderValidated's
+//!    record timestamp minus OrderCreated's on `order.events` (the relay stamps records
+//!    with the source transaction's commit time): commit to validated-commit;
+//! 3. resident memory of each service, idle and after the load;
+//!
+//! and prints every figure as a markdown block. Bounded: it stops by itself in a few
+//! minutes. Everything shares the machine's cores; the CPU each part used is printed per
+//! phase. `FTGO_BENCH_CLIENTS` overrides the client count (default 16).
+
+#![allow(
+    clippy::print_stdout,
+    reason = "a benchmark's report is its standard output"
+)]
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ftgo_harness::kafka::{ReceivedRecord, TopicReader};
+use ftgo_harness::{SERVICE_BINARIES, SERVICES, Stack, StackOptions};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// Concurrent clients of wrk and of pgbench.
+const DEFAULT_CLIENTS: u32 = 16;
+/// Duration of each throughput run.
+const THROUGHPUT: Duration = Duration::from_secs(20);
+/// The paced client's rate (orders/s) and duration.
+const PACED_RATE: u32 = 200;
+const PACED: Duration = Duration::from_secs(30);
+/// Requests of the paced client that may be in flight at once.
+const PACED_IN_FLIGHT: usize = 64;
+/// Long enough that no order of the run is rejected by the deadline sweeper.
+const VALIDATION_DEADLINE_MS: &str = "600000";
+/// How long the backlog left by the throughput run may take to drain.
+const DRAIN_LIMIT: Duration = Duration::from_secs(240);
+/// How long to wait for other work on the machine to stop before starting.
+const QUIET_LIMIT: Duration = Duration::from_secs(300);
+/// How long after the paced run the last validations may take to arrive.
+const SETTLE_LIMIT: Duration = Duration::from_secs(60);
+const MENU: [(&str, i64); 3] = [("samosa", 250), ("dosa", 700), ("lassi", 300)];
+const ORDER: [(&str, u32); 2] = [("samosa", 2), ("dosa", 1)];
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` would run us without it.
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("orders: a benchmark; run it with `cargo bench -p ftgo-e2e --bench orders`");
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(run());
+}
+
+fn step(message: &str) {
+    eprintln!("[orders bench] {message}");
+}
+
+async fn run() {
+    let clients: u32 = std::env::var("FTGO_BENCH_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_CLIENTS);
+    ensure_wrk();
+    let binaries = ftgo_harness::binaries::path("order-service")
+        .expect("release binaries: run `cargo build --release --workspace --bins` first");
+    step(&format!(
+        "service binaries from {}",
+        binaries.parent().unwrap_or(Path::new("")).display()
+    ));
+
+    let mut service_env = vec![(
+        "order-service".to_owned(),
+        "FTGO_ORDERS__VALIDATION_DEADLINE_MS".to_owned(),
+        VALIDATION_DEADLINE_MS.to_owned(),
+    )];
+    // For experiments only: `binary:KEY=VALUE;...` (the report shows them).
+    let extra_env = std::env::var("FTGO_BENCH_SERVICE_ENV").unwrap_or_default();
+    for setting in extra_env.split(';').filter(|s| !s.trim().is_empty()) {
+        let (binary, pair) = setting.split_once(':').expect("binary:KEY=VALUE");
+        let (key, value) = pair.split_once('=').expect("binary:KEY=VALUE");
+        service_env.push((binary.trim().into(), key.trim().into(), value.trim().into()));
+    }
+    let quiet = wait_quiet(QUIET_LIMIT).await;
+    step("starting PostgreSQL (fsync on), tansu, 3 relays, 3 services");
+    let started = Instant::now();
+    let mut stack = Stack::start_with(StackOptions {
+        fsync: true,
+        services: true,
+        service_env,
+        ..StackOptions::default()
+    })
+    .await
+    .expect("the system starts");
+    let start_up = started.elapsed();
+    let rss_started = rss_of_services(&mut stack);
+    step(&format!(
+        "system up in {start_up:.1?}; logs in {}",
+        stack.logs_dir().display()
+    ));
+
+    let http = reqwest::Client::new();
+    let orders_url = format!("{}/v1/orders", stack.service("order-service", 0).url());
+    let (consumer, restaurant) = setup(&mut stack, &http).await;
+    let body = json!({
+        "consumer_id": consumer,
+        "restaurant_id": restaurant,
+        "line_items": ORDER.iter().map(|(id, q)| json!({"menu_item_id": id, "quantity": q})).collect::<Vec<_>>(),
+    })
+    .to_string();
+    let first = place_first_order(&http, &orders_url, &body).await;
+    wait_validated(&http, &orders_url, &first).await;
+    let templates = message_templates(&stack, &first).await;
+    step("idle floor: 20 orders one at a time");
+    let idle = place_idle(&http, &orders_url, &body, 20).await;
+    let idle_latency = validation_latency(&stack, &idle).await;
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_idle = rss_of_services(&mut stack);
+
+    // Throughput: pgbench first (its messages go to topics nobody consumes), then wrk.
+    let pgbench = run_pgbench(&mut stack, clients, &templates, restaurant).await;
+    wait_relay_caught_up(&stack).await;
+    let wrk = run_wrk(&mut stack, clients, &orders_url, &body).await;
+    let ratio = wrk.rate / pgbench.tps;
+
+    let drain = drain_backlog(&stack, consumer).await;
+
+    let paced = run_paced(&mut stack, &http, &orders_url, &body).await;
+    let latency = validation_latency(&stack, &paced.placed).await;
+    let rss_loaded = rss_of_services(&mut stack);
+
+    let report = Report {
+        clients,
+        quiet,
+        extra_env,
+        idle_latency,
+        start_up,
+        pgbench,
+        wrk,
+        ratio,
+        drain,
+        paced,
+        latency,
+        rss_started,
+        rss_idle,
+        rss_loaded,
+    };
+    println!("{}", report.markdown());
+    println!("orders/pgbench ratio: {ratio:.2}");
+}
+
+// ----------------------------------------------------------------------------------
+// Set-up
+
+fn ensure_wrk() {
+    if Command::new("wrk").arg("--version").output().is_ok() {
+        return;
+    }
+    step("wrk missing: apt-get install -y wrk");
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let mut install = if root {
+        Command::new("apt-get")
+    } else {
+        let mut c = Command::new("sudo");
+        c.arg("apt-get");
+        c
+    };
+    let status = install
+        .args(["install", "-y", "-q", "wrk"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .expect("run apt-get");
+    assert!(status.success(), "apt-get install wrk failed: {status}");
+}
+
+async fn post(http: &reqwest::Client, url: &str, body: &Value) -> (u16, Value) {
+    let response = http.post(url).json(body).send().await.expect("POST");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Creates the consumer and the restaurant every order uses.
+async fn setup(stack: &mut Stack, http: &reqwest::Client) -> (Uuid, Uuid) {
+    let consumers = format!(
+        "{}/v1/consumers",
+        stack.service("consumer-service", 0).url()
+    );
+    let (status, consumer) = post(http, &consumers, &json!({ "name": "Ada" })).await;
+    assert_eq!(status, 201, "{consumer}");
+    let restaurants = format!(
+        "{}/v1/restaurants",
+        stack.service("restaurant-service", 0).url()
+    );
+    let menu: Vec<Value> = MENU
+        .iter()
+        .map(|(id, price)| json!({ "id": id, "name": format!("dish {id}"), "price_cents": price }))
+        .collect();
+    let (status, restaurant) = post(
+        http,
+        &restaurants,
+        &json!({ "name": "Ajanta", "delivers": true, "menu": menu }),
+    )
+    .await;
+    assert_eq!(status, 201, "{restaurant}");
+    let id = |v: &Value| v["id"].as_str().expect("id").parse().expect("uuid");
+    (id(&consumer), id(&restaurant))
+}
+
+/// Places the first order as soon as order-service's replica knows the restaurant.
+async fn place_first_order(http: &reqwest::Client, url: &str, body: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let body: Value = serde_json::from_str(body).expect("json");
+    loop {
+        let (status, answer) = post(http, url, &body).await;
+        if status == 201 {
+            return answer["id"].as_str().expect("id").to_owned();
+        }
+        assert!(
+            status == 422 && answer["field"] == "restaurant_id" && Instant::now() < deadline,
+            "order refused: {status} {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_validated(http: &reqwest::Client, orders_url: &str, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let order: Value = http
+            .get(format!("{orders_url}/{id}"))
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("json");
+        if order["state"] == "VALIDATED" {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "first order not VALIDATED: {order}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One of the three messages `POST /v1/orders` appends, as the relay published it.
+#[derive(Debug, Clone)]
+struct Template {
+    topic: String,
+    key: String,
+    message_type: String,
+    schema_version: i32,
+    /// The outbox `headers` column (the relay adds message-id/-type, schema-version).
+    headers: BTreeMap<String, String>,
+    payload: Vec<u8>,
+}
+
+/// The first order's three messages, read back from the broker: pgbench appends copies
+/// of exactly these (same sizes, same headers).
+async fn message_templates(stack: &Stack, order_id: &str) -> Vec<Template> {
+    let bootstrap = stack.broker.bootstrap_servers();
+    let order_id = order_id.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let topics = [
+            "order.events",
+            "consumer-service.commands",
+            "restaurant-service.commands",
+        ];
+        let mut reader = TopicReader::new(&bootstrap, &topics).expect("reader");
+        let ours = |r: &ReceivedRecord| {
+            (r.topic == "order.events"
+                && r.key.as_deref() == Some(order_id.as_str())
+                && r.header("message-type") == Some("OrderCreated"))
+                || (r.topic != "order.events"
+                    && r.header("correlation-id") == Some(order_id.as_str()))
+        };
+        let records = reader
+            .read_until(Duration::from_secs(30), |all| {
+                all.iter().filter(|r| ours(r)).count() == 3
+            })
+            .to_vec();
+        let mut templates: Vec<Template> = topics
+            .iter()
+            .map(|topic| {
+                let r = records
+                    .iter()
+                    .find(|r| r.topic == *topic && ours(r))
+                    .unwrap_or_else(|| panic!("the first order's message on {topic}"));
+                let mut headers = r.headers.clone();
+                let message_type = headers.remove("message-type").expect("message-type");
+                let schema_version = headers
+                    .remove("schema-version")
+                    .and_then(|v| v.parse().ok())
+                    .expect("schema-version");
+                headers.remove("message-id");
+                Template {
+                    topic: r.topic.clone(),
+                    key: r.key.clone().expect("key"),
+                    message_type,
+                    schema_version,
+                    headers,
+                    payload: r.payload.clone(),
+                }
+            })
+            .collect();
+        templates.sort_by_key(|t| topics.iter().position(|x| *x == t.topic));
+        templates
+    })
+    .await
+    .expect("reader task")
+}
+
+// ----------------------------------------------------------------------------------
+// CPU accounting: which process used the cores during a phase.
+
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// (own utime+stime, reaped children's cutime+cstime) of `pid`, in ticks.
+fn ticks(pid: &str) -> (u64, u64) {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return (0, 0);
+    };
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return (0, 0);
+    };
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // After the name: state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+    let get = |field: usize| f.get(field - 3).copied().unwrap_or(0);
+    (get(14) + get(15), get(16) + get(17))
+}
+
+/// CPU ticks used so far by each part of the system, and by the whole machine.
+#[derive(Debug, Clone)]
+struct CpuSample {
+    parts: Vec<(String, u64)>,
+    /// Every other process on the machine (kernel threads included): pid -> ticks.
+    others: HashMap<u32, u64>,
+    machine: MachineTicks,
+}
+
+/// From the `cpu` line of /proc/stat: busy (everything but idle and iowait) and idle.
+#[derive(Debug, Clone, Copy, Default)]
+struct MachineTicks {
+    busy: u64,
+    idle: u64,
+}
+
+fn machine_ticks() -> MachineTicks {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let get = |i: usize| f.get(i).copied().unwrap_or(0);
+    // user nice system idle iowait irq softirq steal
+    MachineTicks {
+        busy: get(0) + get(1) + get(2) + get(5) + get(6) + get(7),
+        idle: get(3) + get(4),
+    }
+}
+
+/// Waits (at most `limit`) until the machine has been under 15 % busy for 10 s in a row:
+/// other work on the machine would skew every figure. Returns whether it was quiet.
+async fn wait_quiet(limit: Duration) -> bool {
+    let started = Instant::now();
+    let mut quiet = 0;
+    let mut reported = false;
+    while started.elapsed() < limit {
+        let a = machine_ticks();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let b = machine_ticks();
+        let busy = b.busy - a.busy;
+        let total = (busy + b.idle - a.idle).max(1);
+        if busy * 100 / total < 15 {
+            quiet += 1;
+            if quiet >= 10 {
+                return true;
+            }
+        } else {
+            quiet = 0;
+            if !reported {
+                step("the machine is busy with other work; waiting for it to be quiet");
+                reported = true;
+            }
+        }
+    }
+    false
+}
+
+fn cpu_sample(stack: &mut Stack) -> CpuSample {
+    let mut parts = Vec::new();
+    // PostgreSQL: the postmaster, every live backend, and backends already gone (their
+    // time is added to the postmaster's children's time when it reaps them).
+    let tree = stack.postgres.process_tree();
+    let mut ours: HashSet<u32> = tree.iter().copied().collect();
+    ours.insert(stack.broker.pid());
+    ours.insert(std::process::id());
+    let mut postgres = 0;
+    for (i, pid) in tree.iter().enumerate() {
+        let (own, children) = ticks(&pid.to_string());
+        postgres += own + if i == 0 { children } else { 0 };
+    }
+    parts.push(("postgres (all backends)".to_owned(), postgres));
+    parts.push(("tansu".to_owned(), ticks(&stack.broker.pid().to_string()).0));
+    let relays: u64 = SERVICES
+        .iter()
+        .map(|s| {
+            let pid = stack.relay(s).pid();
+            ours.insert(pid);
+            ticks(&pid.to_string()).0
+        })
+        .sum();
+    parts.push(("cdc-relay ×3".to_owned(), relays));
+    for binary in SERVICE_BINARIES {
+        let pid = stack.service(binary, 0).pid();
+        ours.insert(pid);
+        parts.push((binary.to_owned(), ticks(&pid.to_string()).0));
+    }
+    let others = std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|pid| !ours.contains(pid))
+                .map(|pid| (pid, ticks(&pid.to_string()).0))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (own, children) = ticks("self");
+    parts.push(("load generator (wrk/pgbench)".to_owned(), children));
+    parts.push(("bench process (paced client, probes)".to_owned(), own));
+    CpuSample {
+        parts,
+        others,
+        machine: machine_ticks(),
+    }
+}
+
+/// CPU seconds each part used between two samples.
+fn cpu_used(before: &CpuSample, after: &CpuSample) -> Vec<(String, f64)> {
+    let hz = clock_ticks();
+    let mut used: Vec<(String, f64)> = before
+        .parts
+        .iter()
+        .zip(&after.parts)
+        .map(|((name, b), (_, a))| (name.clone(), a.saturating_sub(*b) as f64 / hz))
+        .collect();
+    let ours: f64 = used.iter().map(|(_, s)| s).sum();
+    // Processes present in both samples (one that came and went is in neither).
+    let others = after
+        .others
+        .iter()
+        .filter_map(|(pid, a)| Some(a.saturating_sub(*before.others.get(pid)?)))
+        .sum::<u64>() as f64
+        / hz;
+    let busy = after.machine.busy.saturating_sub(before.machine.busy) as f64 / hz;
+    used.push((
+        "other processes on the machine (kernel threads included)".to_owned(),
+        others,
+    ));
+    used.push((
+        "not charged to a process seen twice (interrupts, softirq, short-lived processes)"
+            .to_owned(),
+        (busy - ours - others).max(0.0),
+    ));
+    used
+}
+
+/// PostgreSQL's cumulative counters (flushed by backends within about a second).
+#[derive(Debug, Clone, Default)]
+struct PgSample {
+    lsn: String,
+    commits: i64,
+    wal_syncs: i64,
+    wal_fpi: i64,
+}
+
+async fn pg_sample(stack: &Stack) -> PgSample {
+    let admin = stack.postgres.superuser("postgres").await.expect("admin");
+    let row = admin
+        .query_one(
+            "SELECT pg_current_wal_lsn()::text,
+                    (SELECT sum(xact_commit) FROM pg_stat_database)::int8,
+                    wal_sync, wal_fpi
+             FROM pg_stat_wal",
+            &[],
+        )
+        .await
+        .expect("pg stats");
+    PgSample {
+        lsn: row.get(0),
+        commits: row.get(1),
+        wal_syncs: row.get(2),
+        wal_fpi: row.get(3),
+    }
+}
+
+/// What PostgreSQL did between two samples, as one line.
+async fn pg_used(stack: &Stack, before: &PgSample, after: &PgSample, wall: Duration) -> String {
+    let admin = stack.postgres.superuser("postgres").await.expect("admin");
+    let wal: f64 = admin
+        .query_one(
+            "SELECT pg_wal_lsn_diff($1::text::pg_lsn, $2::text::pg_lsn)::float8",
+            &[&after.lsn, &before.lsn],
+        )
+        .await
+        .expect("wal diff")
+        .get(0);
+    let commits = (after.commits - before.commits).max(0);
+    let syncs = (after.wal_syncs - before.wal_syncs).max(0);
+    format!(
+        "{commits} commits ({:.0}/s, every database), {:.1} MB WAL ({:.0} bytes/commit, \
+         {} full-page images), {syncs} WAL fsyncs ({:.1} commits per fsync)",
+        commits as f64 / wall.as_secs_f64(),
+        wal / 1e6,
+        wal / commits.max(1) as f64,
+        after.wal_fpi - before.wal_fpi,
+        commits as f64 / syncs.max(1) as f64
+    )
+}
+
+/// Lets exited PostgreSQL backends be reaped (their CPU time then counts in the
+/// postmaster's) before the closing sample.
+async fn settle() {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+fn cpu_table(used: &[(String, f64)], wall: Duration) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let total: f64 = used.iter().map(|(_, s)| s).sum();
+    let mut out = String::from("| process | CPU s | % of all cores |\n|---|---:|---:|\n");
+    for (name, seconds) in used {
+        let _ = writeln!(
+            out,
+            "| {name} | {seconds:.1} | {:.0} % |",
+            100.0 * seconds / (wall.as_secs_f64() * cores)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| **total** (of {:.0} core-s) | {total:.1} | {:.0} % |",
+        wall.as_secs_f64() * cores,
+        100.0 * total / (wall.as_secs_f64() * cores)
+    );
+    out
+}
+
+/// `top` while the load runs (the second frame: the first averages since start-up).
+async fn top_snapshot() -> String {
+    let output = tokio::process::Command::new("top")
+        .args(["-b", "-n", "2", "-d", "2", "-w", "160"])
+        .stdin(Stdio::null())
+        .output()
+        .await;
+    let Ok(output) = output else {
+        return "(top not available)".into();
+    };
+    let text = String::from_utf8_lossy(&output.stdout);
+    let frames: Vec<&str> = text.split("top - ").collect();
+    let last = frames.last().copied().unwrap_or_default();
+    let lines: Vec<&str> = last.lines().take(22).collect();
+    format!("top - {}", lines.join("\n"))
+}
+
+// ----------------------------------------------------------------------------------
+// Throughput
+
+#[derive(Debug, Clone)]
+struct PgbenchResult {
+    tps: f64,
+    transactions: u64,
+    latency_ms: f64,
+    failed: u64,
+    cpu: Vec<(String, f64)>,
+    cpu_wall: Duration,
+    /// What PostgreSQL did meanwhile.
+    pg: String,
+    top: String,
+}
+
+fn sql_text(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// JSON for pgbench: pretty-printed so no `:` touches a name character (pgbench would
+/// take `:2` for a variable); jsonb stores it the same either way.
+fn sql_json<T: serde::Serialize>(value: &T) -> String {
+    sql_text(&serde_json::to_string_pretty(value).expect("json"))
+}
+
+/// The pgbench script: `POST /v1/orders`'s SQL, statement for statement
+/// (order-service's repository::menu, repository::insert, platform::outbox::append).
+fn pgbench_script(templates: &[Template], topics: &[String], restaurant: Uuid) -> String {
+    let created: Value = serde_json::from_slice(&templates[0].payload).expect("OrderCreated");
+    let array = |items: Vec<String>, ty: &str| format!("ARRAY[{}]::{ty}[]", items.join(", "));
+    let destinations = array(topics.iter().map(|t| sql_text(t)).collect(), "text");
+    let keys = array(templates.iter().map(|t| sql_text(&t.key)).collect(), "text");
+    let types = array(
+        templates
+            .iter()
+            .map(|t| sql_text(&t.message_type))
+            .collect(),
+        "text",
+    );
+    let versions = array(
+        templates
+            .iter()
+            .map(|t| t.schema_version.to_string())
+            .collect(),
+        "int4",
+    );
+    let headers = array(
+        templates.iter().map(|t| sql_json(&t.headers)).collect(),
+        "jsonb",
+    );
+    let payloads = array(
+        templates
+            .iter()
+            .map(|t| format!("'\\x{}'", hex(&t.payload)))
+            .collect(),
+        "bytea",
+    );
+    let ids = array(
+        vec!["gen_random_uuid()".to_owned(); templates.len()],
+        "uuid",
+    );
+    // A UUIDv7-shaped id (time first), as Order::create makes: the primary key index
+    // grows at its right edge as it does for the service.
+    let order_id = "(lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') \
+                    || '7' || substr(md5(random()::text), 1, 19))::uuid";
+    format!(
+        "-- order-service's POST /v1/orders, statement for statement (benches/orders.rs)
+SELECT menu FROM restaurant_replica WHERE restaurant_id = '{restaurant}';
+BEGIN;
+INSERT INTO orders (id, consumer_id, restaurant_id, line_items, total_cents, state,
+                    validation_deadline)
+VALUES ({order_id}, '{bench_consumer}', '{restaurant}', {line_items}::jsonb, {total}, 'PENDING',
+        now() + make_interval(secs => {VALIDATION_DEADLINE_MS}::bigint / 1000.0));
+WITH appended AS (
+    INSERT INTO outbox
+        (id, destination, message_key, message_type, schema_version, headers, payload)
+    SELECT * FROM unnest({ids}, {destinations}, {keys}, {types},
+                         {versions}, {headers}, {payloads})
+    RETURNING sequence)
+SELECT array_agg(sequence) AS seqs FROM appended \\gset
+DELETE FROM outbox WHERE sequence = ANY(:seqs::int8[]);
+COMMIT;
+",
+        bench_consumer = Uuid::nil(),
+        line_items = sql_json(&created["line_items"]),
+        total = created["total_cents"].as_i64().expect("total_cents"),
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+async fn run_pgbench(
+    stack: &mut Stack,
+    clients: u32,
+    templates: &[Template],
+    restaurant: Uuid,
+) -> PgbenchResult {
+    // Same-length topics no service consumes: the relay publishes pgbench's messages as
+    // it does the service's, and no consumer acts on them.
+    let mut topics = Vec::new();
+    for t in templates {
+        let name = format!("pgbench.{}", "x".repeat(t.topic.len().saturating_sub(8)));
+        stack.broker.create_topic(&name, 3).await.expect("topic");
+        topics.push(name);
+    }
+    let script = stack.dir().join("orders.pgbench.sql");
+    std::fs::write(&script, pgbench_script(templates, &topics, restaurant)).expect("script");
+    let db = stack.database("order_service").clone();
+    step(&format!(
+        "pgbench -M extended -c {clients} -j 2 -T {} on {} (script {})",
+        THROUGHPUT.as_secs(),
+        db.url_without_password(),
+        script.display()
+    ));
+    let pg_before = pg_sample(stack).await;
+    let before = cpu_sample(stack);
+    let started = Instant::now();
+    let child = tokio::process::Command::new(stack.postgres.bin_dir().join("pgbench"))
+        .args(["-n", "-M", "extended", "-j", "2"])
+        .arg(format!("-c{clients}"))
+        .arg(format!("-T{}", THROUGHPUT.as_secs()))
+        .arg("-f")
+        .arg(&script)
+        .args(["-h", &db.host, "-p", &db.port.to_string(), "-U", &db.user])
+        .arg(&db.name)
+        // The password reaches the child only.
+        .env("PGPASSWORD", &db.password)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pgbench");
+    tokio::time::sleep(THROUGHPUT / 2).await;
+    let top = top_snapshot().await;
+    let output = child.wait_with_output().await.expect("pgbench");
+    settle().await;
+    let wall = started.elapsed();
+    let after = cpu_sample(stack);
+    let pg = pg_used(stack, &pg_before, &pg_sample(stack).await, wall).await;
+    eprintln!("PostgreSQL: {pg}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "pgbench failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    eprintln!("{stdout}");
+    let find = |prefix: &str| -> f64 {
+        stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("pgbench output lacks `{prefix}`"))
+    };
+    let cpu = cpu_used(&before, &after);
+    eprintln!("{}", cpu_table(&cpu, wall));
+    PgbenchResult {
+        tps: find("tps ="),
+        transactions: find("number of transactions actually processed:") as u64,
+        latency_ms: find("latency average ="),
+        failed: stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("number of failed transactions:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0),
+        cpu,
+        cpu_wall: wall,
+        pg,
+        top,
+    }
+}
+
+/// Waits until order_service's relay has confirmed everything written so far, so the
+/// next run does not share the machine with the previous run's backlog.
+async fn wait_relay_caught_up(stack: &Stack) {
+    let admin = stack.postgres.superuser("postgres").await.expect("admin");
+    let target: String = admin
+        .query_one("SELECT pg_current_wal_lsn()::text", &[])
+        .await
+        .expect("lsn")
+        .get(0);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let caught_up: bool = admin
+            .query_one(
+                "SELECT coalesce(bool_and(confirmed_flush_lsn >= $1::text::pg_lsn), true)
+                 FROM pg_replication_slots WHERE database = 'order_service'",
+                &[&target],
+            )
+            .await
+            .expect("slot")
+            .get(0);
+        if caught_up || Instant::now() > deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[derive(Debug, Clone)]
+struct WrkResult {
+    rate: f64,
+    requests: u64,
+    non_2xx: u64,
+    socket_errors: String,
+    latency: Vec<(String, String)>,
+    cpu: Vec<(String, f64)>,
+    cpu_wall: Duration,
+    /// What PostgreSQL did meanwhile.
+    pg: String,
+    top: String,
+}
+
+async fn run_wrk(stack: &mut Stack, clients: u32, url: &str, body: &str) -> WrkResult {
+    let script = stack.dir().join("orders.wrk.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "-- POST /v1/orders, the same order every time (benches/orders.rs)\n\
+             wrk.method = \"POST\"\n\
+             wrk.headers[\"Content-Type\"] = \"application/json\"\n\
+             wrk.body = [[{body}]]\n"
+        ),
+    )
+    .expect("wrk script");
+    let args = [
+        "-t2".to_owned(),
+        format!("-c{clients}"),
+        format!("-d{}s", THROUGHPUT.as_secs()),
+        "--latency".to_owned(),
+        "-s".to_owned(),
+        script.display().to_string(),
+        url.to_owned(),
+    ];
+    step(&format!("wrk {}", args.join(" ")));
+    let pg_before = pg_sample(stack).await;
+    let before = cpu_sample(stack);
+    let started = Instant::now();
+    let child = tokio::process::Command::new("wrk")
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn wrk");
+    tokio::time::sleep(THROUGHPUT / 2).await;
+    let top = top_snapshot().await;
+    let output = child.wait_with_output().await.expect("wrk");
+    settle().await;
+    let wall = started.elapsed();
+    let after = cpu_sample(stack);
+    let pg = pg_used(stack, &pg_before, &pg_sample(stack).await, wall).await;
+    eprintln!("PostgreSQL: {pg}");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "wrk failed: {stdout}");
+    eprintln!("{stdout}");
+    let cpu = cpu_used(&before, &after);
+    eprintln!("{}", cpu_table(&cpu, wall));
+    let value_after = |prefix: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
+    };
+    let mut latency = Vec::new();
+    let mut in_distribution = false;
+    for line in stdout.lines() {
+        if line.trim() == "Latency Distribution" {
+            in_distribution = true;
+            continue;
+        }
+        if in_distribution {
+            match line.split_whitespace().collect::<Vec<_>>()[..] {
+                [p, v] if p.ends_with('%') => latency.push((p.to_owned(), v.to_owned())),
+                _ => in_distribution = false,
+            }
+        }
+    }
+    WrkResult {
+        rate: value_after("Requests/sec:")
+            .and_then(|v| v.parse().ok())
+            .expect("wrk's Requests/sec"),
+        requests: stdout
+            .lines()
+            .find(|l| l.contains(" requests in "))
+            .and_then(|l| l.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0),
+        non_2xx: value_after("Non-2xx or 3xx responses:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        socket_errors: value_after("Socket errors:").unwrap_or_else(|| "none".into()),
+        latency,
+        cpu,
+        cpu_wall: wall,
+        pg,
+        top,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Drain {
+    pending_after_wrk: i64,
+    drained_in: Duration,
+    validated_per_s: f64,
+    still_pending: i64,
+}
+
+/// Waits until the orders placed by wrk have left PENDING: the validation pipeline's
+/// backlog. Its rate is the pipeline's capacity with no HTTP load.
+async fn drain_backlog(stack: &Stack, consumer: Uuid) -> Drain {
+    let db = stack.database("order_service").connect().await.expect("db");
+    let pending = async || -> i64 {
+        db.query_one(
+            "SELECT count(*) FROM orders WHERE consumer_id = $1 AND state = 'PENDING'",
+            &[&consumer],
+        )
+        .await
+        .expect("count")
+        .get(0)
+    };
+    let started = Instant::now();
+    let first = pending().await;
+    step(&format!(
+        "{first} orders still PENDING after wrk; waiting (at most {DRAIN_LIMIT:?})"
+    ));
+    let mut left = first;
+    while left > 0 && started.elapsed() < DRAIN_LIMIT {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        left = pending().await;
+    }
+    let drained_in = started.elapsed();
+    Drain {
+        pending_after_wrk: first,
+        drained_in,
+        validated_per_s: (first - left) as f64 / drained_in.as_secs_f64().max(0.001),
+        still_pending: left,
+    }
+}
+
+// ----------------------------------------------------------------------------------
+// Latency at a steady rate
+
+#[derive(Debug, Clone)]
+struct Placed {
+    id: String,
+    sent_ms: i64,
+    answered_ms: i64,
+    http: Duration,
+}
+
+#[derive(Debug, Clone)]
+struct Paced {
+    placed: Vec<Placed>,
+    failed: usize,
+    issued_in: Duration,
+    late: usize,
+    /// Per service: messages its consumer loops handled in the run, mean ms each.
+    handled: Vec<(String, f64, f64)>,
+    cpu: Vec<(String, f64)>,
+    cpu_wall: Duration,
+    /// What PostgreSQL did meanwhile.
+    pg: String,
+    top: String,
+}
+
+/// Per service: (messages handled so far, seconds spent handling them), from
+/// `ftgo_consumer_handle_seconds` (summed over its subscriptions).
+async fn handling(stack: &mut Stack) -> Vec<(String, f64, f64)> {
+    let mut out = Vec::new();
+    for binary in SERVICE_BINARIES {
+        let service = stack.service(binary, 0);
+        let count = service
+            .metric("ftgo_consumer_handle_seconds_count")
+            .await
+            .unwrap_or(0.0);
+        let sum = service
+            .metric("ftgo_consumer_handle_seconds_sum")
+            .await
+            .unwrap_or(0.0);
+        out.push((binary.to_owned(), count, sum));
+    }
+    out
+}
+
+fn epoch_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+async fn run_paced(stack: &mut Stack, http: &reqwest::Client, url: &str, body: &str) -> Paced {
+    let total = PACED_RATE as usize * PACED.as_secs() as usize;
+    let interval = Duration::from_secs(1) / PACED_RATE;
+    step(&format!(
+        "paced: {PACED_RATE} orders/s for {PACED:?} ({total} orders, up to {PACED_IN_FLIGHT} in flight)"
+    ));
+    let permits = Arc::new(tokio::sync::Semaphore::new(PACED_IN_FLIGHT));
+    let body: Arc<str> = body.into();
+    let url: Arc<str> = url.into();
+    let mut tasks = tokio::task::JoinSet::new();
+    let handled_before = handling(stack).await;
+    let pg_before = pg_sample(stack).await;
+    let before = cpu_sample(stack);
+    let start = tokio::time::Instant::now();
+    let top = tokio::spawn(async {
+        tokio::time::sleep(PACED / 2).await;
+        top_snapshot().await
+    });
+    let mut late = 0;
+    for i in 0..total {
+        let due = start + interval * u32::try_from(i).expect("count");
+        tokio::time::sleep_until(due).await;
+        let permit = permits.clone().acquire_owned().await.expect("semaphore");
+        if tokio::time::Instant::now() > due + Duration::from_millis(20) {
+            late += 1;
+        }
+        let (http, url, body) = (http.clone(), url.clone(), body.clone());
+        tasks.spawn(async move {
+            let sent_ms = epoch_ms();
+            let sent = Instant::now();
+            let response = http
+                .post(&*url)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await;
+            let answer = match response {
+                Ok(r) if r.status().as_u16() == 201 => r.json::<Value>().await.ok(),
+                _ => None,
+            };
+            drop(permit);
+            answer.and_then(|a| {
+                Some(Placed {
+                    id: a["id"].as_str()?.to_owned(),
+                    sent_ms,
+                    answered_ms: epoch_ms(),
+                    http: sent.elapsed(),
+                })
+            })
+        });
+    }
+    let issued_in = start.elapsed();
+    let mut placed = Vec::with_capacity(total);
+    let mut failed = 0;
+    while let Some(result) = tasks.join_next().await {
+        match result.ok().flatten() {
+            Some(p) => placed.push(p),
+            None => failed += 1,
+        }
+    }
+    let wall = start.elapsed();
+    let after = cpu_sample(stack);
+    let pg = pg_used(stack, &pg_before, &pg_sample(stack).await, wall).await;
+    let cpu = cpu_used(&before, &after);
+    let handled = handling(stack)
+        .await
+        .into_iter()
+        .zip(handled_before)
+        .map(|((name, count, sum), (_, count0, sum0))| {
+            let n = count - count0;
+            (name, n, 1e3 * (sum - sum0) / n.max(1.0))
+        })
+        .collect();
+    eprintln!("{}", cpu_table(&cpu, wall));
+    Paced {
+        placed,
+        failed,
+        issued_in,
+        late,
+        cpu,
+        cpu_wall: wall,
+        pg,
+        handled,
+        top: top.await.unwrap_or_default(),
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Latency {
+    /// Commit of OrderCreated to commit of OrderValidated, ms, per validated order.
+    validated_ms: Vec<i64>,
+    /// The same, for the first and the last third of the orders (by placement).
+    first_third_ms: Vec<i64>,
+    last_third_ms: Vec<i64>,
+    /// Hops: OrderCreated commit -> consumer-service's reply commit, -> restaurant-
+    /// service's reply commit; the later reply's commit -> OrderValidated commit.
+    consumer_reply_ms: Vec<i64>,
+    restaurant_reply_ms: Vec<i64>,
+    last_reply_to_validated_ms: Vec<i64>,
+    rejected: usize,
+    unfinished: usize,
+    /// OrderCreated's timestamp lies within its POST's send..answer window.
+    stamps_in_window: usize,
+    /// The same interval from the orders table (updated_at - created_at), ms.
+    db_ms: Vec<f64>,
+}
+
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort_unstable();
+    v
+}
+
+/// Commit-to-commit latencies of `placed` orders (in placement order), from the record
+/// timestamps on `order.events` and `order-service.replies`.
+async fn validation_latency(stack: &Stack, placed: &[Placed]) -> Latency {
+    let ids: HashSet<String> = placed.iter().map(|p| p.id.clone()).collect();
+    step(&format!(
+        "reading order.events and order-service.replies for {} orders (at most {SETTLE_LIMIT:?})",
+        ids.len()
+    ));
+    let bootstrap = stack.broker.bootstrap_servers();
+    let wanted = ids.clone();
+    let records = tokio::task::spawn_blocking(move || {
+        let mut reader = TopicReader::new(&bootstrap, &["order.events", "order-service.replies"])
+            .expect("reader");
+        reader
+            .read_until(SETTLE_LIMIT, |all| {
+                let finished: HashSet<&str> = all
+                    .iter()
+                    .filter(|r| {
+                        matches!(
+                            r.header("message-type"),
+                            Some("OrderValidated" | "OrderRejected")
+                        )
+                    })
+                    .filter_map(|r| r.key.as_deref())
+                    .filter(|k| wanted.contains(*k))
+                    .collect();
+                finished.len() == wanted.len()
+            })
+            .to_vec()
+    })
+    .await
+    .expect("reader task");
+    // message type -> order id -> record timestamp
+    let mut stamps: HashMap<&str, HashMap<&str, i64>> = HashMap::new();
+    for r in &records {
+        let (Some(key), Some(ts), Some(kind)) =
+            (r.key.as_deref(), r.timestamp, r.header("message-type"))
+        else {
+            continue;
+        };
+        if ids.contains(key) {
+            stamps.entry(kind).or_default().insert(key, ts);
+        }
+    }
+    let empty = HashMap::new();
+    let of = |kind: &str| stamps.get(kind).unwrap_or(&empty);
+    let (created, validated) = (of("OrderCreated"), of("OrderValidated"));
+    let (consumer, restaurant) = (of("ConsumerValidated"), of("OrderDetailsValidated"));
+    let since_created = |id: &str, at: Option<&i64>| Some(at? - created.get(id)?);
+    let per_order: Vec<Option<i64>> = placed
+        .iter()
+        .map(|p| since_created(&p.id, validated.get(p.id.as_str())))
+        .collect();
+    let third = placed.len() / 3;
+    let hops = |m: &HashMap<&str, i64>| {
+        sorted(
+            placed
+                .iter()
+                .filter_map(|p| since_created(&p.id, m.get(p.id.as_str())))
+                .collect(),
+        )
+    };
+    let last_reply_to_validated_ms = sorted(
+        placed
+            .iter()
+            .filter_map(|p| {
+                let id = p.id.as_str();
+                Some(validated.get(id)? - consumer.get(id)?.max(restaurant.get(id)?))
+            })
+            .collect(),
+    );
+    let stamps_in_window = placed
+        .iter()
+        .filter(|p| {
+            created
+                .get(p.id.as_str())
+                .is_some_and(|ts| (p.sent_ms..=p.answered_ms).contains(ts))
+        })
+        .count();
+
+    let db = stack.database("order_service").connect().await.expect("db");
+    let uuids: Vec<Uuid> = placed.iter().filter_map(|p| p.id.parse().ok()).collect();
+    let mut db_ms: Vec<f64> = db
+        .query(
+            "SELECT (extract(epoch FROM updated_at - created_at) * 1000)::float8
+             FROM orders WHERE id = ANY($1) AND state = 'VALIDATED'",
+            &[&uuids],
+        )
+        .await
+        .expect("orders")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    db_ms.sort_by(f64::total_cmp);
+    let rejected = of("OrderRejected").len();
+    Latency {
+        unfinished: ids.len() - validated.len() - rejected,
+        validated_ms: sorted(per_order.iter().flatten().copied().collect()),
+        first_third_ms: sorted(per_order[..third].iter().flatten().copied().collect()),
+        last_third_ms: sorted(
+            per_order[placed.len() - third..]
+                .iter()
+                .flatten()
+                .copied()
+                .collect(),
+        ),
+        consumer_reply_ms: hops(consumer),
+        restaurant_reply_ms: hops(restaurant),
+        last_reply_to_validated_ms,
+        rejected,
+        stamps_in_window,
+        db_ms,
+    }
+}
+
+/// Orders placed one at a time on the idle system: the floor of the latency.
+async fn place_idle(http: &reqwest::Client, url: &str, body: &str, count: usize) -> Vec<Placed> {
+    let mut placed = Vec::with_capacity(count);
+    for _ in 0..count {
+        let sent_ms = epoch_ms();
+        let sent = Instant::now();
+        let answer: Value = http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("POST")
+            .json()
+            .await
+            .expect("json");
+        placed.push(Placed {
+            id: answer["id"].as_str().expect("id").to_owned(),
+            sent_ms,
+            answered_ms: epoch_ms(),
+            http: sent.elapsed(),
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    placed
+}
+
+// ----------------------------------------------------------------------------------
+// Memory
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn rss_of_services(stack: &mut Stack) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = SERVICE_BINARIES
+        .iter()
+        .map(|b| ((*b).to_owned(), rss_kib(stack.service(b, 0).pid())))
+        .collect();
+    for service in SERVICES {
+        let pid = stack.relay(service).pid();
+        out.push((format!("cdc-relay ({service})"), rss_kib(pid)));
+    }
+    out
+}
+
+// ----------------------------------------------------------------------------------
+// Report
+
+fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+/// `p50 …, p95 …, p99 …, max …` of sorted milliseconds.
+fn spread(sorted: &[i64]) -> String {
+    let ms = |v: Option<i64>| v.map_or("-".into(), |v| format!("{v} ms"));
+    format!(
+        "p50 {}, p95 {}, p99 {}, max {}",
+        ms(percentile(sorted, 50.0)),
+        ms(percentile(sorted, 95.0)),
+        ms(percentile(sorted, 99.0)),
+        ms(sorted.last().copied())
+    )
+}
+
+fn command_line(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_default();
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        })
+        .map_or_else(String::new, |kib| {
+            format!("{:.1} GiB", kib / 1024.0 / 1024.0)
+        });
+    format!(
+        "{} cores (nproc), {cpu}, {memory} RAM; {}",
+        command_line("nproc", &[]),
+        command_line("uname", &["-sr"])
+    )
+}
+
+#[derive(Debug)]
+struct Report {
+    clients: u32,
+    quiet: bool,
+    extra_env: String,
+    idle_latency: Latency,
+    start_up: Duration,
+    pgbench: PgbenchResult,
+    wrk: WrkResult,
+    ratio: f64,
+    drain: Drain,
+    paced: Paced,
+    latency: Latency,
+    rss_started: Vec<(String, u64)>,
+    rss_idle: Vec<(String, u64)>,
+    rss_loaded: Vec<(String, u64)>,
+}
+
+impl Report {
+    fn markdown(&self) -> String {
+        let mut o = String::new();
+        let (pg, wrk, lat, paced) = (&self.pgbench, &self.wrk, &self.latency, &self.paced);
+        let _ = writeln!(o, "```text");
+        let _ = writeln!(o, "date:    {}", command_line("date", &["-u"]));
+        let _ = writeln!(o, "machine: {}", machine());
+        let _ = writeln!(
+            o,
+            "         {}; {}; tansu {} (memory storage)",
+            command_line(
+                &ftgo_harness::prereqs::postgres_bin_dir()
+                    .map(|d| d.join("postgres"))
+                    .unwrap_or_else(|_| PathBuf::from("postgres"))
+                    .display()
+                    .to_string(),
+                &["--version"]
+            ),
+            command_line("wrk", &["--version"])
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .split(" Copyright")
+                .next()
+                .unwrap_or_default(),
+            ftgo_harness::prereqs::TANSU_VERSION,
+        );
+        let _ = writeln!(
+            o,
+            "setup:   fsync=on; all of PostgreSQL, tansu, 3 cdc-relays, 3 services and the load \
+             generator share the {} cores; system up in {:.1?}",
+            command_line("nproc", &[]),
+            self.start_up
+        );
+        let _ = writeln!(
+            o,
+            "         machine quiet (< 15 % busy for 10 s) before the start: {}",
+            if self.quiet {
+                "yes"
+            } else {
+                "NO: figures skewed by other work"
+            }
+        );
+        if !self.extra_env.is_empty() {
+            let _ = writeln!(o, "EXPERIMENT, extra settings: {}", self.extra_env);
+        }
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "throughput, {} clients, {} s each (same SQL transaction):",
+            self.clients,
+            THROUGHPUT.as_secs()
+        );
+        let _ = writeln!(
+            o,
+            "  pgbench -M extended -c {} -j 2:  {:.0} tx/s  ({} transactions, latency avg {:.2} ms, {} failed)",
+            self.clients, pg.tps, pg.transactions, pg.latency_ms, pg.failed
+        );
+        let _ = writeln!(
+            o,
+            "  wrk -t2 -c{} POST /v1/orders:    {:.0} orders/s  ({} requests, non-2xx {}, socket errors {})",
+            self.clients, wrk.rate, wrk.requests, wrk.non_2xx, wrk.socket_errors
+        );
+        let _ = writeln!(
+            o,
+            "  wrk latency: {}",
+            wrk.latency
+                .iter()
+                .map(|(p, v)| format!("p{} {v}", p.trim_end_matches('%')))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let _ = writeln!(
+            o,
+            "  orders/pgbench ratio: {:.2}  (target >= 0.80)",
+            self.ratio
+        );
+        let _ = writeln!(
+            o,
+            "  backlog after wrk: {} orders PENDING, drained in {:.1?} ({:.0} validated/s, {} left)",
+            self.drain.pending_after_wrk,
+            self.drain.drained_in,
+            self.drain.validated_per_s,
+            self.drain.still_pending
+        );
+        let _ = writeln!(o);
+        let placed = paced.placed.len();
+        let achieved = placed as f64 / paced.issued_in.as_secs_f64();
+        let idle = &self.idle_latency;
+        let _ = writeln!(
+            o,
+            "latency on the idle system, {} orders one at a time (500 ms apart):",
+            idle.validated_ms.len() + idle.rejected + idle.unfinished
+        );
+        let _ = writeln!(
+            o,
+            "  created -> validated {}\n    hops: -> ConsumerValidated {}; -> OrderDetailsValidated {}; \
+             later reply -> OrderValidated {}",
+            spread(&idle.validated_ms),
+            spread(&idle.consumer_reply_ms),
+            spread(&idle.restaurant_reply_ms),
+            spread(&idle.last_reply_to_validated_ms)
+        );
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "latency at {PACED_RATE} orders/s for {} s ({} in flight at most):",
+            PACED.as_secs(),
+            PACED_IN_FLIGHT
+        );
+        let _ = writeln!(
+            o,
+            "  placed {placed} (201), failed {}, achieved {achieved:.1} orders/s, sent late (>20 ms) {}",
+            paced.failed, paced.late
+        );
+        let v = &lat.validated_ms;
+        let _ = writeln!(
+            o,
+            "  OrderCreated commit -> OrderValidated commit (Kafka record timestamps): {}  \
+             (target p99 <= 150 ms)",
+            spread(v)
+        );
+        let _ = writeln!(
+            o,
+            "    first third of the orders: {}; last third: {}",
+            spread(&lat.first_third_ms),
+            spread(&lat.last_third_ms)
+        );
+        let _ = writeln!(
+            o,
+            "    hops: -> ConsumerValidated commit {}; -> OrderDetailsValidated commit {}; \
+             later reply -> OrderValidated commit {}",
+            spread(&lat.consumer_reply_ms),
+            spread(&lat.restaurant_reply_ms),
+            spread(&lat.last_reply_to_validated_ms)
+        );
+        let _ = writeln!(
+            o,
+            "  VALIDATED {}/{placed} = {:.2} %, REJECTED {}, not finished within {} s {}",
+            v.len(),
+            100.0 * v.len() as f64 / placed.max(1) as f64,
+            lat.rejected,
+            SETTLE_LIMIT.as_secs(),
+            lat.unfinished
+        );
+        let dbp = |p: f64| percentile(&lat.db_ms, p).map_or("-".into(), |v| format!("{v:.0} ms"));
+        let _ = writeln!(
+            o,
+            "  cross-check, orders.updated_at - created_at: p50 {}, p95 {}, p99 {}, max {}",
+            dbp(50.0),
+            dbp(95.0),
+            dbp(99.0),
+            dbp(100.0)
+        );
+        let _ = writeln!(
+            o,
+            "  OrderCreated timestamp inside its POST's send..answer window: {}/{placed}",
+            lat.stamps_in_window
+        );
+        let _ = writeln!(
+            o,
+            "  messages handled by each service's consumer loops (one at a time, each in its own \
+             transaction): {}",
+            paced
+                .handled
+                .iter()
+                .map(|(name, n, ms)| format!("{name} {n:.0} × {ms:.2} ms"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut http: Vec<Duration> = paced.placed.iter().map(|p| p.http).collect();
+        http.sort_unstable();
+        let d = |p: f64| {
+            percentile(&http, p).map_or("-".into(), |d| format!("{:.1} ms", d.as_secs_f64() * 1e3))
+        };
+        let _ = writeln!(
+            o,
+            "  POST /v1/orders response time: p50 {}, p99 {}, max {}",
+            d(50.0),
+            d(99.0),
+            d(100.0)
+        );
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "resident memory (VmRSS, MiB): started / idle after setup / after the load"
+        );
+        for (((name, a), (_, b)), (_, c)) in self
+            .rss_started
+            .iter()
+            .zip(&self.rss_idle)
+            .zip(&self.rss_loaded)
+        {
+            let mib = |k: &u64| *k as f64 / 1024.0;
+            let _ = writeln!(
+                o,
+                "  {name:<32} {:>6.1} / {:>6.1} / {:>6.1}",
+                mib(a),
+                mib(b),
+                mib(c)
+            );
+        }
+        let _ = writeln!(o, "```");
+        for (title, cpu, wall, pg) in [
+            ("pgbench", &pg.cpu, pg.cpu_wall, &pg.pg),
+            ("wrk", &wrk.cpu, wrk.cpu_wall, &wrk.pg),
+            ("paced", &paced.cpu, paced.cpu_wall, &paced.pg),
+        ] {
+            let _ = writeln!(o, "\nCPU used during the {title} run ({pg}):\n");
+            let _ = write!(o, "{}", cpu_table(cpu, wall));
+        }
+        for (title, top) in [
+            ("pgbench", &pg.top),
+            ("wrk", &wrk.top),
+            ("paced", &paced.top),
+        ] {
+            let _ = writeln!(
+                o,
+                "\n`top -b` during the {title} run:\n\n```text\n{top}\n```"
+            );
+        }
+        o
+    }
+}
