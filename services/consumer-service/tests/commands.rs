@@ -1,7 +1,7 @@
 //! The `ValidateConsumerInfo` command through the real broker and relay: replies,
 //! idempotence, dead letters.
 
-use ftgo_harness::{DEAD_LETTER_TOPIC, Stack};
+use ftgo_harness::Stack;
 use platform::contracts::consumer::{
     COMMANDS, CONSUMER_REJECTED, CONSUMER_VALIDATED, ConsumerValidation, VALIDATE_CONSUMER_INFO,
     ValidateConsumerInfo,
@@ -212,32 +212,18 @@ async fn poison_messages_are_dead_lettered_and_later_commands_answered() {
         .iter()
         .map(|c| c.id.to_string())
         .collect();
-    let dead = support::read_until(&stack, DEAD_LETTER_TOPIC, |records| {
-        ids.iter()
-            .all(|id| !with_header(records, headers::MESSAGE_ID, id).is_empty())
-    });
-    let reason = |id: &str| {
-        let found = with_header(&dead, headers::MESSAGE_ID, id);
-        assert_eq!(found.len(), 1, "{id} dead-lettered once: {dead:?}");
-        assert_eq!(
-            found[0].header(headers::DEAD_LETTER_ORIGINAL_TOPIC),
-            Some(COMMANDS)
-        );
-        found[0]
-            .header(headers::DEAD_LETTER_REASON)
-            .unwrap()
-            .to_owned()
-    };
-    let unknown_reason = reason(&ids[0]);
+    let reasons = support::dead_letter_reasons(&stack, &ids, COMMANDS);
+    let reason = |i: usize| reasons[i].clone();
+    let unknown_reason = reason(0);
     assert!(
         unknown_reason.contains("unknown message type ChargeConsumer"),
         "{unknown_reason}"
     );
-    let payload_reason = reason(&ids[1]);
+    let payload_reason = reason(1);
     assert!(payload_reason.contains("`order_id`"), "{payload_reason}");
-    let syntax_reason = reason(&ids[2]);
+    let syntax_reason = reason(2);
     assert!(syntax_reason.contains("payload invalid"), "{syntax_reason}");
-    let hijack_reason = reason(&ids[3]);
+    let hijack_reason = reason(3);
     assert!(
         hijack_reason.contains("not a reply channel"),
         "{hijack_reason}"

@@ -1,8 +1,8 @@
 //! The `ValidateOrderDetails` command through the real broker and relay: replies with
 //! reasons, idempotence, dead letters.
 
+use ftgo_harness::Stack;
 use ftgo_harness::kafka::ReceivedRecord;
-use ftgo_harness::{DEAD_LETTER_TOPIC, Stack};
 use platform::contracts::restaurant::{
     COMMANDS, ORDER_DETAILS_REJECTED, ORDER_DETAILS_VALIDATED, OrderDetailsValidation,
     VALIDATE_ORDER_DETAILS, ValidateOrderDetails,
@@ -245,33 +245,19 @@ async fn poison_messages_are_dead_lettered_and_later_commands_answered() {
     valid.send(&stack, COMMANDS).await;
 
     let ids: Vec<String> = poison.iter().map(|c| c.id.to_string()).collect();
-    let dead = support::read_until(&stack, DEAD_LETTER_TOPIC, |records| {
-        ids.iter()
-            .all(|id| !with_header(records, headers::MESSAGE_ID, id).is_empty())
-    });
-    let reason = |id: &str| {
-        let found = with_header(&dead, headers::MESSAGE_ID, id);
-        assert_eq!(found.len(), 1, "{id} dead-lettered once: {dead:?}");
-        assert_eq!(
-            found[0].header(headers::DEAD_LETTER_ORIGINAL_TOPIC),
-            Some(COMMANDS)
-        );
-        found[0]
-            .header(headers::DEAD_LETTER_REASON)
-            .unwrap()
-            .to_owned()
-    };
-    let unknown_reason = reason(&ids[0]);
+    let reasons = support::dead_letter_reasons(&stack, &ids, COMMANDS);
+    let reason = |i: usize| reasons[i].clone();
+    let unknown_reason = reason(0);
     assert!(
         unknown_reason.contains("unknown message type CloseRestaurant"),
         "{unknown_reason}"
     );
-    let payload_reason = reason(&ids[1]);
+    let payload_reason = reason(1);
     assert!(
         payload_reason.contains("`line_items[0].quantity`"),
         "{payload_reason}"
     );
-    let hijack_reason = reason(&ids[2]);
+    let hijack_reason = reason(2);
     assert!(
         hijack_reason.contains("not a reply channel"),
         "{hijack_reason}"

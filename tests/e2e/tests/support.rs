@@ -177,16 +177,7 @@ pub async fn metric(address: std::net::SocketAddr, name: &str, labels: &[(&str, 
     let (_, body) = ftgo_harness::http::get(address, "/metrics")
         .await
         .unwrap_or_default();
-    body.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| line.rsplit_once(' '))
-        .filter(|(series, _)| {
-            let family = series.split('{').next().unwrap_or(series);
-            family == name
-                && labels
-                    .iter()
-                    .all(|(k, v)| series.contains(&format!("{k}=\"{v}\"")))
-        })
-        .filter_map(|(_, value)| value.parse::<f64>().ok())
-        .sum()
+    let fragments: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    let fragments: Vec<&str> = fragments.iter().map(String::as_str).collect();
+    ftgo_harness::http::metric_value_matching(&body, name, &fragments).unwrap_or(0.0)
 }

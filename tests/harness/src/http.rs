@@ -26,13 +26,19 @@ pub async fn get(address: SocketAddr, path: &str) -> Option<(u16, String)> {
 /// The value of an unlabelled sample (or the sum over a family's labelled samples) in
 /// Prometheus text output.
 pub fn metric_value(metrics: &str, name: &str) -> Option<f64> {
+    metric_value_matching(metrics, name, &[])
+}
+
+/// The sum of family `name`'s samples whose series contains every fragment of `labels`
+/// (e.g. `outcome="duplicate"`, or `status="5` for every 5xx), or `None` if none matches.
+pub fn metric_value_matching(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> {
     let mut found = None;
     for line in metrics.lines().filter(|l| !l.starts_with('#')) {
         let Some((series, value)) = line.rsplit_once(' ') else {
             continue;
         };
         let family = series.split('{').next().unwrap_or(series);
-        if family == name {
+        if family == name && labels.iter().all(|label| series.contains(label)) {
             let value: f64 = value.parse().ok()?;
             found = Some(found.unwrap_or(0.0) + value);
         }

@@ -144,10 +144,30 @@ pub async fn metric_with_label(url: &str, family: &str, label: &str) -> f64 {
     let Some((200, body)) = ftgo_harness::http::get(address, "/metrics").await else {
         return 0.0;
     };
-    body.lines()
-        .filter(|line| line.starts_with(&format!("{family}{{")) && line.contains(label))
-        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
-        .sum()
+    ftgo_harness::http::metric_value_matching(&body, family, &[label]).unwrap_or(0.0)
+}
+
+/// Reads the dead-letter topic until every message in `ids` is there; checks each was
+/// dead-lettered once, from `original_topic`, and returns their reasons in `ids` order.
+pub fn dead_letter_reasons(stack: &Stack, ids: &[String], original_topic: &str) -> Vec<String> {
+    let dead = read_until(stack, ftgo_harness::DEAD_LETTER_TOPIC, |records| {
+        ids.iter()
+            .all(|id| !with_header(records, headers::MESSAGE_ID, id).is_empty())
+    });
+    ids.iter()
+        .map(|id| {
+            let found = with_header(&dead, headers::MESSAGE_ID, id);
+            assert_eq!(found.len(), 1, "{id} dead-lettered once: {dead:?}");
+            assert_eq!(
+                found[0].header(headers::DEAD_LETTER_ORIGINAL_TOPIC),
+                Some(original_topic)
+            );
+            found[0]
+                .header(headers::DEAD_LETTER_REASON)
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
 }
 
 /// Asserts `response` is problem+json with `status` (and `field`, when given); returns
