@@ -1,5 +1,12 @@
 //! The relay process: HTTP operations endpoints plus the replication loop, restarted
-//! with backoff after any failure, until asked to stop.
+//! with backoff after any failure, until asked to stop. With leader election on, the loop
+//! stands by until this replica holds the Lease, and a session ends (as on a stop:
+//! flush, confirm, close) when it loses it.
+//!
+//! `/readyz` means "alive and doing its part": streaming, or standing by while another
+//! replica holds the Lease. A standby is ready so that a PodDisruptionBudget counts it
+//! and a rolling update can proceed; who streams is `ftgo_relay_leader` and
+//! `ftgo_relay_streaming` (see docs/architecture.md).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,6 +18,7 @@ use tokio::sync::watch;
 
 use crate::checkpoint::Checkpoint;
 use crate::config::RelaySettings;
+use crate::leader::{Leadership, Role};
 use crate::metrics::RelayMetrics;
 use crate::pipeline::{self, SessionContext, SessionEnd};
 use crate::sink::Sink;
@@ -30,11 +38,19 @@ pub struct Relay {
     metrics: RelayMetrics,
     readiness: Readiness,
     server: HttpServer,
+    leadership: Leadership,
 }
 
 impl Relay {
-    /// Registers metrics and binds the HTTP listener (`/metrics`, `/healthz`, `/readyz`).
+    /// Registers metrics, binds the HTTP listener (`/metrics`, `/healthz`, `/readyz`)
+    /// and, if enabled, starts leader election.
     pub async fn build(settings: RelaySettings) -> Result<Self> {
+        settings.leader_election.validate()?;
+        let leadership = if settings.leader_election.enabled {
+            Leadership::start(&settings.leader_election).await?
+        } else {
+            Leadership::always()
+        };
         let registry = platform::metrics::registry()?;
         let metrics = RelayMetrics::register(&registry)?;
         let readiness = Readiness::new("not streaming yet");
@@ -48,6 +64,7 @@ impl Relay {
             metrics,
             readiness,
             server,
+            leadership,
         })
     }
 
@@ -78,7 +95,11 @@ impl Relay {
         // again on every reconnection. Sessions purge its queue when they fail; only a
         // producer in a fatal state is replaced.
         let mut sink: Option<KafkaSink> = None;
+        let mut role = self.leadership.role();
         loop {
+            if !stand_by(&self.metrics, &self.readiness, &mut role, &mut stop_rx).await {
+                break;
+            }
             let started = std::time::Instant::now();
             if sink.as_ref().is_some_and(KafkaSink::is_fatal) {
                 tracing::warn!("replacing the Kafka producer after a fatal error");
@@ -97,6 +118,7 @@ impl Relay {
                         &self.readiness,
                         sink,
                         &mut stop_rx,
+                        &mut role,
                     )
                     .await
                 }
@@ -104,7 +126,12 @@ impl Relay {
             };
             self.metrics.streaming.set(0);
             match outcome {
-                Ok((SessionEnd::Stopped, _)) => break,
+                Ok((SessionEnd::Stopped, _)) if *stop_rx.borrow() => break,
+                Ok((SessionEnd::Stopped, _)) => {
+                    tracing::warn!("lost the Lease: stopped streaming, standing by");
+                    backoff = MIN_BACKOFF;
+                    continue;
+                }
                 Ok((SessionEnd::StreamEnded, _)) => {
                     tracing::warn!("replication stream ended; reconnecting");
                     self.readiness.set_not_ready("reconnecting");
@@ -118,6 +145,7 @@ impl Relay {
                         }
                         Error::Replication(_) => "replication",
                         Error::Kafka(_) => "kafka",
+                        Error::Kubernetes(_) => "kubernetes",
                         Error::Protocol(_) => "protocol",
                     };
                     self.metrics.errors.with_label_values(&[stage]).inc();
@@ -144,10 +172,41 @@ impl Relay {
             backoff = (backoff * 2).min(max_backoff);
         }
         self.readiness.set_not_ready("stopping");
+        self.metrics.leader.set(0);
+        // Streaming has stopped: hand the Lease over.
+        self.leadership.resign().await;
         server
             .await
             .map_err(|e| Error::Kafka(format!("http task: {e}")))?
             .map_err(Error::from)
+    }
+}
+
+/// Waits until this replica may stream (`true`) or a stop is requested (`false`),
+/// keeping `/readyz` and `ftgo_relay_leader` up to date meanwhile.
+async fn stand_by(
+    metrics: &RelayMetrics,
+    readiness: &Readiness,
+    role: &mut watch::Receiver<Role>,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    loop {
+        match &*role.borrow_and_update() {
+            Role::Leader => {
+                metrics.leader.set(1);
+                return true;
+            }
+            Role::Standby => readiness.set_ready(),
+            Role::Unknown(reason) => readiness.set_not_ready(format!("leader election: {reason}")),
+        }
+        metrics.leader.set(0);
+        tokio::select! {
+            changed = role.changed() => if changed.is_err() {
+                tracing::error!("leader election ended");
+                return false;
+            },
+            _ = stop.wait_for(|stop| *stop) => return false,
+        }
     }
 }
 
@@ -159,6 +218,7 @@ async fn session(
     readiness: &Readiness,
     sink: &KafkaSink,
     stop: &mut watch::Receiver<bool>,
+    role: &mut watch::Receiver<Role>,
 ) -> std::result::Result<(SessionEnd, bool), (Error, bool)> {
     let confirmed = source::prepare(settings).await.map_err(|e| (e, false))?;
     // An observer makes the client track unreported positions, which a graceful stop
@@ -177,12 +237,19 @@ async fn session(
         max_in_flight: settings.relay.max_in_flight,
         status_interval: Duration::from_millis(settings.relay.status_interval_ms),
     };
+    // Stop streaming on a stop request or as soon as the Lease is lost.
+    let step_down = async {
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => {}
+            _ = role.wait_for(|role| *role != Role::Leader) => {}
+        }
+    };
     let outcome = pipeline::run(
         &mut client,
         sink,
         Checkpoint::new(confirmed),
         &context,
-        stop,
+        step_down,
     )
     .await;
     match outcome {

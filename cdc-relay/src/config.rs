@@ -3,6 +3,8 @@
 use platform::config::{DatabaseSettings, HttpSettings, KafkaSettings};
 use serde::Deserialize;
 
+use crate::Result;
+
 /// Everything the relay reads at start-up.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,6 +20,83 @@ pub struct RelaySettings {
     /// Replication and delivery tuning.
     #[serde(default)]
     pub relay: RelayOptions,
+    /// Which replica streams, when several run (Kubernetes): off by default, so a single
+    /// relay (the local stack) runs without any Kubernetes API.
+    #[serde(default)]
+    pub leader_election: LeaderElectionSettings,
+}
+
+/// Leader election through a `coordination.k8s.io` Lease (see [`crate::leader`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LeaderElectionSettings {
+    /// Stream only while holding the Lease. Needs the Kubernetes API (in-cluster
+    /// service account, or a kubeconfig) and RBAC on leases.
+    pub enabled: bool,
+    /// Name of the Lease shared by the replicas of one database's relay.
+    pub lease_name: String,
+    /// Namespace of the Lease; empty = the namespace of the client's configuration (in
+    /// a pod: its own).
+    pub namespace: String,
+    /// This replica's name in the Lease (`holderIdentity`): the pod name, from the
+    /// downward API. Required when enabled.
+    pub holder_identity: String,
+    /// How long a Lease nobody renews stays another replica's, in ms (written as whole
+    /// seconds, rounded up).
+    pub lease_duration_ms: u64,
+    /// How often the holder renews and a standby checks, in ms. The holder steps down
+    /// once it could not renew for `lease_duration_ms - renew_interval_ms`, so at most
+    /// half the lease duration.
+    pub renew_interval_ms: u64,
+}
+
+impl Default for LeaderElectionSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            lease_name: "cdc-relay".into(),
+            namespace: String::new(),
+            holder_identity: String::new(),
+            lease_duration_ms: 15_000,
+            renew_interval_ms: 5_000,
+        }
+    }
+}
+
+impl LeaderElectionSettings {
+    /// Checks what serde cannot: the identity is set and the timings leave the holder
+    /// time to renew. Errors name the key.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |key: &str, reason: &str| {
+            Err(platform::Error::ConfigKey {
+                key: format!("leader_election.{key}"),
+                reason: reason.into(),
+            }
+            .into())
+        };
+        if !self.enabled {
+            return Ok(());
+        }
+        if self.holder_identity.trim().is_empty() {
+            return invalid(
+                "holder_identity",
+                "missing (the pod name; required when leader_election.enabled)",
+            );
+        }
+        if self.lease_name.trim().is_empty() {
+            return invalid("lease_name", "must not be empty");
+        }
+        if self.lease_duration_ms < 1_000 {
+            return invalid("lease_duration_ms", "must be at least 1000");
+        }
+        if self.renew_interval_ms == 0 || self.renew_interval_ms * 2 > self.lease_duration_ms {
+            return invalid(
+                "renew_interval_ms",
+                "must be more than 0 and at most half of leader_election.lease_duration_ms",
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Replication and delivery options; every field has a default.

@@ -27,6 +27,10 @@ pub enum Error {
     #[error("pgoutput protocol: {0}")]
     Protocol(String),
 
+    /// The Kubernetes API (leader election's Lease) failed or is not configured.
+    #[error("kubernetes api: {0}")]
+    Kubernetes(#[from] kube::Error),
+
     /// The Kafka client failed (creation, or a delivery that will not succeed by
     /// retrying within this session).
     #[error("kafka: {0}")]

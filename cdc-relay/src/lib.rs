@@ -8,6 +8,9 @@
 //! Nothing is lost; after a crash some messages may be published twice, and consumers
 //! deduplicate on the message id.
 //!
+//! With several replicas (Kubernetes), only the holder of a Lease streams ([`leader`]);
+//! the slot, which PostgreSQL lets one connection stream at a time, stays the fence.
+//!
 //! The relay knows nothing of the domain: it moves bytes from the outbox to the topic
 //! each row names.
 
@@ -16,6 +19,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod decode;
 pub mod error;
+pub mod leader;
 pub mod metrics;
 mod pipeline;
 pub mod sink;

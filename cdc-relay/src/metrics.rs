@@ -19,6 +19,8 @@ pub struct RelayMetrics {
     pub sessions: IntCounter,
     /// 1 while a replication session is streaming.
     pub streaming: IntGauge,
+    /// 1 while this replica may stream: it holds the Lease, or leader election is off.
+    pub leader: IntGauge,
     /// Records handed to the broker and not yet acknowledged.
     pub in_flight: IntGauge,
     /// Server WAL end minus the confirmed position.
@@ -63,6 +65,11 @@ impl RelayMetrics {
                 "1 while the relay streams from its replication slot.",
             )
             .map_err(platform::Error::from)?,
+            leader: IntGauge::new(
+                "ftgo_relay_leader",
+                "1 while this replica holds the relay Lease (always 1 without leader election).",
+            )
+            .map_err(platform::Error::from)?,
             in_flight: IntGauge::new(
                 "ftgo_relay_messages_in_flight",
                 "Messages handed to the broker and not yet acknowledged.",
@@ -95,12 +102,13 @@ impl RelayMetrics {
             )
             .map_err(platform::Error::from)?,
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 10] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 11] = [
             Box::new(metrics.published.clone()),
             Box::new(metrics.dead_lettered.clone()),
             Box::new(metrics.errors.clone()),
             Box::new(metrics.sessions.clone()),
             Box::new(metrics.streaming.clone()),
+            Box::new(metrics.leader.clone()),
             Box::new(metrics.in_flight.clone()),
             Box::new(metrics.lag_bytes.clone()),
             Box::new(metrics.lag_seconds.clone()),

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use pgwire_replication::{ReplicationClient, ReplicationEvent};
-use tokio::sync::watch;
 
 use crate::checkpoint::{Checkpoint, TxnSeq};
 use crate::decode::outbox::to_record;
@@ -34,7 +33,7 @@ pub(crate) struct SessionContext<'a> {
 /// How a session ended without error.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum SessionEnd {
-    /// Stop was requested; everything acknowledged was confirmed.
+    /// Stop was requested (or the Lease lost); everything acknowledged was confirmed.
     Stopped,
     /// The server ended the stream; a new session should start.
     StreamEnded,
@@ -42,14 +41,16 @@ pub(crate) enum SessionEnd {
 
 type Acknowledgement = (TxnSeq, i64, std::result::Result<Delivered, Retry>);
 
-/// Runs the session until `stop` turns true, the stream ends, or an error occurs.
+/// Runs the session until `stop` completes (a stop was requested, or this replica lost
+/// the Lease), the stream ends, or an error occurs.
 pub(crate) async fn run<S: Sink>(
     client: &mut ReplicationClient,
     sink: &S,
     mut checkpoint: Checkpoint,
     context: &SessionContext<'_>,
-    stop: &mut watch::Receiver<bool>,
+    stop: impl std::future::Future<Output = ()>,
 ) -> Result<SessionEnd> {
+    tokio::pin!(stop);
     let metrics = context.metrics;
     let mut deliveries = FuturesUnordered::new();
     let mut relations = Relations::default();
@@ -60,7 +61,7 @@ pub(crate) async fn run<S: Sink>(
     loop {
         tokio::select! {
             biased;
-            _ = stop.wait_for(|stop| *stop) => {
+            () = &mut stop => {
                 drain(client, &mut deliveries, &mut checkpoint, context).await;
                 return Ok(SessionEnd::Stopped);
             }

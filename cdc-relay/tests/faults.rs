@@ -72,18 +72,7 @@ async fn postgres_restarted_mid_stream_relay_reconnects_and_loses_nothing() {
     stack.postgres.restart().await.unwrap();
 
     let db = stack.database(SERVICE).clone();
-    let second: Vec<_> = messages(1_000, 50)
-        .into_iter()
-        .map(|mut m| {
-            m.key = format!("{}-after", m.key);
-            m.payload = serde_json::to_vec(&serde_json::json!({
-                "key": m.key,
-                "seq": serde_json::from_slice::<serde_json::Value>(&m.payload).unwrap()["seq"],
-            }))
-            .unwrap();
-            m
-        })
-        .collect();
+    let second = keyed_messages("after-restart", 1_000, 50);
     commit_in_transactions(&db, &second, 10).await;
     let all: Vec<_> = first.iter().chain(&second).cloned().collect();
     let records = read_all(&stack, &all, Duration::from_secs(180));
@@ -99,4 +88,69 @@ async fn postgres_restarted_mid_stream_relay_reconnects_and_loses_nothing() {
             .unwrap()
             >= 2.0
     );
+}
+
+/// Two relays on one slot, as two replicas are when the Lease is not (yet) decisive: the
+/// slot is the fence. The second is refused and keeps waiting without streaming; when
+/// the first is killed, it takes over and nothing is lost.
+#[tokio::test]
+async fn second_relay_on_the_slot_waits_and_takes_over_after_kill9() {
+    // Short retries, so the takeover does not wait out a long backoff.
+    let retry_fast = [("FTGO_RELAY__MAX_BACKOFF_MS", "500")];
+    let mut stack = stack_with_outbox().await;
+    start_relay(&mut stack, &retry_fast).await;
+    stack.start_relay(SERVICE, &retry_fast).await.unwrap();
+    let within = Duration::from_secs(60);
+
+    let refused = wait_metric(
+        &mut stack,
+        1,
+        "ftgo_relay_errors_total",
+        |n| n >= 1.0,
+        within,
+    )
+    .await;
+    let standby = stack.relay_instance(SERVICE, 1).http_address();
+    let (status, reason) = ftgo_harness::http::get(standby, "/readyz").await.unwrap();
+    assert_eq!(status, 503, "{reason}");
+    assert!(
+        reason.contains("being streamed by another process"),
+        "{reason}"
+    );
+
+    let first = messages(2_000, 50);
+    commit_in_transactions(stack.database(SERVICE), &first, 10).await;
+    let delivery = verify(&first, &read_all(&stack, &first, Duration::from_secs(120)));
+    eprintln!("first relay streaming, second refused: {delivery}");
+    assert_eq!(delivery.lost, 0, "{delivery}");
+    let published = "ftgo_relay_messages_published_total";
+    assert_eq!(stack.relay(SERVICE).metric(published).await, Some(2_000.0));
+    let standby = stack.relay_instance(SERVICE, 1);
+    assert_eq!(standby.metric(published).await, Some(0.0));
+    assert_eq!(standby.metric("ftgo_relay_streaming").await, Some(0.0));
+    assert_eq!(
+        standby.metric("ftgo_relay_sessions_started_total").await,
+        Some(0.0)
+    );
+    let retried = standby.metric("ftgo_relay_errors_total").await.unwrap();
+    assert!(
+        retried > refused,
+        "it keeps retrying: {refused} then {retried}"
+    );
+
+    stack.relay(SERVICE).kill9();
+    let taken_over = std::time::Instant::now();
+    wait_metric(&mut stack, 1, "ftgo_relay_streaming", |s| s == 1.0, within).await;
+    eprintln!(
+        "second relay streaming {:?} after kill -9 of the first",
+        taken_over.elapsed()
+    );
+    let second = keyed_messages("after-takeover", 2_000, 50);
+    commit_in_transactions(stack.database(SERVICE), &second, 10).await;
+    let all: Vec<_> = first.iter().chain(&second).cloned().collect();
+    let delivery = verify(&all, &read_all(&stack, &all, Duration::from_secs(120)));
+    eprintln!("after the takeover: {delivery}");
+    assert_eq!(delivery.lost, 0, "{delivery}");
+    let by_second = stack.relay_instance(SERVICE, 1).metric(published).await;
+    assert!(by_second >= Some(2_000.0), "{by_second:?}");
 }

@@ -4,5 +4,7 @@ mod dead_letter;
 mod delivery;
 mod faults;
 mod idle_wal;
+mod leader_election;
+mod lease_api;
 mod secrets;
 mod support;

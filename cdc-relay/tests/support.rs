@@ -29,9 +29,15 @@ pub async fn start_relay(stack: &mut Stack, extra_env: &[(&str, &str)]) {
 /// The messages of a test: `count` messages over `keys` aggregates, each payload naming
 /// its key and its sequence number within the key.
 pub fn messages(count: usize, keys: usize) -> Vec<OutboxMessage> {
+    keyed_messages("aggregate", count, keys)
+}
+
+/// Like [`messages`], over the aggregates `<prefix>-<n>`: a later batch on other
+/// aggregates, so each key's sequence stays in commit order.
+pub fn keyed_messages(prefix: &str, count: usize, keys: usize) -> Vec<OutboxMessage> {
     (0..count)
         .map(|n| {
-            let key = format!("aggregate-{}", n % keys);
+            let key = format!("{prefix}-{}", n % keys);
             let seq = n / keys;
             OutboxMessage::json(
                 TOPIC,
@@ -150,6 +156,32 @@ pub fn expected_headers(message: &OutboxMessage) -> BTreeMap<String, String> {
     headers.insert("message-type".into(), message.message_type.clone());
     headers.insert("schema-version".into(), message.schema_version.to_string());
     headers
+}
+
+/// Polls metric `name` of the `index`-th relay until `accept` holds; returns its value.
+pub async fn wait_metric(
+    stack: &mut Stack,
+    index: usize,
+    name: &str,
+    accept: impl Fn(f64) -> bool,
+    within: Duration,
+) -> f64 {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let value = stack
+            .relay_instance(SERVICE, index)
+            .metric(name)
+            .await
+            .unwrap_or(0.0);
+        if accept(value) {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "relay {index}: {name} still {value} after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Polls the relay's published counter until it reaches `at_least`.

@@ -115,7 +115,8 @@ VALUE_SETS: dict[str, tuple[str, str, dict]] = {
 
 # Values that break the schema, and the value each refusal must name.
 BAD_VALUES = [
-    ({"relay": {"replicas": 2}}, "/relay/replicas"),
+    ({"relay": {"replicas": 0}}, "/relay/replicas"),
+    ({"relay": {"leaderElection": {"leaseDurationMs": 500}}}, "/relay/leaderElection/leaseDurationMs"),
     ({"kafka": {"properties": {"sasl.password": "hunter2"}}}, "/kafka/properties/sasl.password"),
     ({"database": {"password": "hunter2"}}, "password"),
     ({"services": {"order-service": {"replicas": 0}}}, "/services/order-service/replicas"),
@@ -197,7 +198,7 @@ def test_every_value_set_renders_the_whole_system(rendered):
         for d in deployments.values():
             assert d["metadata"]["namespace"] == VALUE_SETS[name][1]
             if d["metadata"]["name"].endswith("-relay"):
-                assert d["spec"]["replicas"] == 1, "relay.replicas stays 1 until leader election"
+                assert d["spec"]["replicas"] == merged["relay"]["replicas"], name
         kinds = {d["kind"] for d in docs}
         assert ("NetworkPolicy" in kinds) == merged["networkPolicy"]["enabled"], name
         assert ("PodDisruptionBudget" in kinds) == merged["podDisruptionBudget"]["enabled"], name
@@ -228,7 +229,10 @@ def test_hardening_probes_and_secrets(rendered):
             spec = pod_spec(doc)
             assert spec["securityContext"]["runAsNonRoot"] is True
             assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
-            assert spec["automountServiceAccountToken"] is False
+            # Only relays get a token: their leader election reads and renews a Lease.
+            is_relay = doc["metadata"]["labels"].get("app.kubernetes.io/component") == "relay"
+            assert spec["automountServiceAccountToken"] is is_relay, doc["metadata"]["name"]
+            assert ("serviceAccountName" in spec) == is_relay
             for c in containers(doc):
                 sc = c["securityContext"]
                 assert sc["readOnlyRootFilesystem"] is True, (name, c["name"])
@@ -270,7 +274,8 @@ def selects(selector: dict, labels: dict) -> bool:
 
 def test_network_policies_allow_exactly_the_documented_flows(rendered):
     """Default deny, then: API clients/Prometheus/helm test -> services, order-service ->
-    consumer-service, Prometheus -> relays, every workload -> PostgreSQL, Kafka and DNS."""
+    consumer-service, Prometheus -> relays, every workload -> PostgreSQL, Kafka and DNS,
+    relays -> the Kubernetes API."""
     for name in ("defaults", "production", "dev"):
         docs = rendered[name]
         release = VALUE_SETS[name][0]
@@ -313,9 +318,60 @@ def test_network_policies_allow_exactly_the_documented_flows(rendered):
             assert all("namespaceSelector" in p for p in relay_peers), "relays: Prometheus only"
             merged = deep_merge(yaml.safe_load((CHART / "values.yaml").read_text()), VALUE_SETS[name][2])
             backend = {merged["database"]["port"], *merged["networkPolicy"]["kafkaPorts"], 53}
-            assert egress_ports(f"{release}-{svc}-relay") == backend
+            # Relays also reach the Kubernetes API (their Lease).
+            api = set(merged["networkPolicy"]["kubernetesApiPorts"])
+            assert egress_ports(f"{release}-{svc}-relay") == backend | api
             extra = {merged["http"]["port"]} if svc == "order-service" else set()
             assert egress_ports(f"{release}-{svc}") == backend | extra, svc
+
+
+def test_relays_elect_a_leader_through_a_lease_with_least_privilege(rendered):
+    """Each database's relays share one Lease, named after their Deployment; they run as
+    a ServiceAccount that may create Leases and get/update only those; the pod's own name
+    and namespace come from the downward API; a budget keeps one relay up in a drain;
+    a rollout starts the new pod (as a standby) before stopping the old."""
+    for name, docs in rendered.items():
+        release, namespace, values = VALUE_SETS[name]
+        merged = deep_merge(yaml.safe_load((CHART / "values.yaml").read_text()), values)
+        relays = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-relay")]
+        accounts = {d["metadata"]["name"] for d in docs if d["kind"] == "ServiceAccount"}
+        role = next(d for d in docs if d["kind"] == "Role")
+        binding = next(d for d in docs if d["kind"] == "RoleBinding")
+        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role["metadata"]["name"]}
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": f"{release}-relay", "namespace": namespace}]
+        assert accounts == {f"{release}-relay"}, name
+        leases = {d["metadata"]["name"] for d in relays}
+        grants = sorted(
+            (tuple(r["apiGroups"]), tuple(r["resources"]), tuple(sorted(r["verbs"])), tuple(sorted(r.get("resourceNames", []))))
+            for r in role["rules"]
+        )
+        assert grants == [
+            (("coordination.k8s.io",), ("leases",), ("create",), ()),
+            (("coordination.k8s.io",), ("leases",), ("get", "update"), tuple(sorted(leases))),
+        ], grants
+        for relay in relays:
+            spec = pod_spec(relay)
+            assert spec["serviceAccountName"] == f"{release}-relay"
+            env = env_of(containers(relay)[0])
+            assert env["FTGO_LEADER_ELECTION__ENABLED"]["value"] == "true"
+            assert env["FTGO_LEADER_ELECTION__LEASE_NAME"]["value"] == relay["metadata"]["name"]
+            assert env["FTGO_LEADER_ELECTION__HOLDER_IDENTITY"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+            assert env["FTGO_LEADER_ELECTION__NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+            timing = merged["relay"]["leaderElection"]
+            assert env["FTGO_LEADER_ELECTION__LEASE_DURATION_MS"]["value"] == str(timing["leaseDurationMs"])
+            assert env["FTGO_LEADER_ELECTION__RENEW_INTERVAL_MS"]["value"] == str(timing["renewIntervalMs"])
+            assert relay["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+            if merged["podDisruptionBudget"]["enabled"]:
+                labels = relay["spec"]["template"]["metadata"]["labels"]
+                budgets = [d for d in docs if d["kind"] == "PodDisruptionBudget" and selects(d["spec"]["selector"], labels)]
+                assert len(budgets) == 1, relay["metadata"]["name"]
+                expected = (
+                    {"minAvailable": merged["podDisruptionBudget"]["minAvailable"]}
+                    if merged["relay"]["replicas"] > merged["podDisruptionBudget"]["minAvailable"]
+                    else {"maxUnavailable": 1}
+                )
+                assert {k: v for k, v in budgets[0]["spec"].items() if k != "selector"} == expected
+    report(f"relay leader election: {len(VALUE_SETS)} value sets, one Lease per database, least-privilege Role")
 
 
 def test_monitoring_objects_point_at_real_ports(rendered):
@@ -330,7 +386,8 @@ def test_monitoring_objects_point_at_real_ports(rendered):
     assert {e["port"] for e in monitor["spec"]["endpoints"]} == service_ports == {"http", "metrics"}
     rule = next(d for d in docs if d["kind"] == "PrometheusRule")
     exprs = [r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]]
-    assert any("ftgo_relay_streaming" in e for e in exprs)
+    # A standby never streams: the alert is on no replica of a relay streaming.
+    assert any(re.search(r"max by \(namespace, service\) \(ftgo_relay_streaming", e) for e in exprs), exprs
     assert any("ftgo_relay_replication_lag_bytes" in e for e in exprs)
 
 

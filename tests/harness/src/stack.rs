@@ -204,10 +204,20 @@ impl Stack {
     /// # Panics
     /// If no relay was started for it.
     pub fn relay(&mut self, service: &str) -> &mut AppProcess {
+        self.relay_instance(service, 0)
+    }
+
+    /// The `index`-th relay started for `service` (a second one is a standby: the slot
+    /// lets one stream at a time).
+    ///
+    /// # Panics
+    /// If there is no such relay.
+    pub fn relay_instance(&mut self, service: &str, index: usize) -> &mut AppProcess {
         self.relays
             .iter_mut()
-            .find(|r| r.service() == service)
-            .unwrap_or_else(|| panic!("no relay started for {service}"))
+            .filter(|r| r.service() == service)
+            .nth(index)
+            .unwrap_or_else(|| panic!("no relay {index} started for {service}"))
     }
 
     /// The database of `service` (one of [`SERVICES`]).
