@@ -518,13 +518,14 @@ def docker_context_files() -> list[str]:
 
 
 def resolve_workspace(files: list[str]) -> dict[str, dict]:
-    """`cargo metadata --locked` in a directory holding only `files`: its packages."""
+    """`cargo metadata --locked` in a directory holding only `files`: its packages. Not
+    `--offline`: metadata covers every platform's crates, which a build here never fetched."""
     with tempfile.TemporaryDirectory(prefix="ftgo-docker-context-") as context:
         for f in files:
             (Path(context) / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, Path(context) / f)
         run = subprocess.run(
-            ["cargo", "metadata", "--locked", "--offline", "--format-version", "1"],
+            ["cargo", "metadata", "--locked", "--format-version", "1"],
             cwd=context,
             capture_output=True,
             text=True,
