@@ -1,0 +1,54 @@
+//! Consumer lag from librdkafka's own statistics.
+//!
+//! librdkafka already tracks, per assigned partition, how far the consumer's position is
+//! behind the partition's high watermark (`consumer_lag`); with `statistics.interval.ms`
+//! set it hands its statistics to [`ClientContext::stats`]. Reading them costs no extra
+//! broker request, unlike asking the broker for committed offsets and watermarks.
+
+use prometheus::IntGaugeVec;
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::ConsumerContext as KafkaConsumerContext;
+use rdkafka::statistics::Statistics;
+
+/// How often librdkafka emits statistics (and so how fresh the lag gauge is).
+pub(crate) const STATISTICS_INTERVAL_MS: &str = "5000";
+
+/// The rdkafka client context of a consumer loop: publishes each assigned partition's lag
+/// to `ftgo_consumer_lag_messages{subscriber,topic,partition}`.
+pub(crate) struct LagContext {
+    subscriber: String,
+    lag: IntGaugeVec,
+}
+
+impl LagContext {
+    pub(crate) fn new(subscriber: &str, lag: IntGaugeVec) -> Self {
+        Self {
+            subscriber: subscriber.to_owned(),
+            lag,
+        }
+    }
+}
+
+impl ClientContext for LagContext {
+    fn stats(&self, statistics: Statistics) {
+        for (topic, stats) in &statistics.topics {
+            for (partition, p) in &stats.partitions {
+                // Partition -1 is librdkafka's internal "unassigned" queue.
+                if *partition < 0 {
+                    continue;
+                }
+                let partition = partition.to_string();
+                let labels = [self.subscriber.as_str(), topic.as_str(), partition.as_str()];
+                // -1: not assigned to this instance (or not known yet). Drop the series so
+                // a revoked partition does not keep reporting a stale lag.
+                if p.consumer_lag < 0 {
+                    let _ = self.lag.remove_label_values(&labels);
+                } else {
+                    self.lag.with_label_values(&labels).set(p.consumer_lag);
+                }
+            }
+        }
+    }
+}
+
+impl KafkaConsumerContext for LagContext {}
