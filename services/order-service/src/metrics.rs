@@ -68,8 +68,11 @@ impl OrderMetrics {
                     "Time from an order's creation until it left PENDING, by outcome \
                      (validated, rejected).",
                 )
+                // Fine around the usual 0.2–1.5 s (two hops through relays and
+                // consumers), coarse up to the 30 s default deadline and beyond.
                 .buckets(vec![
-                    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                    0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 2.0, 3.0,
+                    5.0, 10.0, 30.0, 60.0,
                 ]),
                 &["outcome"],
             )?,

@@ -45,7 +45,9 @@ pub struct Prometheus {
 
 impl Prometheus {
     /// Writes `prometheus.yml` into `dir` and starts Prometheus on a free loopback port,
-    /// logging to `logs/prometheus.log`; returns once `/-/ready` answers 200.
+    /// logging to `logs/prometheus.log`; returns once it has scraped every target
+    /// successfully, so counters it reports later start from values before any load
+    /// (a rate needs the counter's earlier value).
     pub async fn start(dir: &Path, logs: &Path, targets: &[ScrapeTarget]) -> Result<Self> {
         let bin = prometheus_bin();
         if !bin.is_file() {
@@ -84,7 +86,10 @@ impl Prometheus {
             let process = ManagedProcess::spawn("prometheus", command, &log, Signal::SIGTERM)?;
             let mut prometheus = Self { process, address };
             match prometheus.wait_ready().await {
-                Ok(()) => return Ok(prometheus),
+                Ok(()) => {
+                    prometheus.wait_scraped(targets.len()).await?;
+                    return Ok(prometheus);
+                }
                 Err(_) if attempt < PORT_ATTEMPTS && log_tail(&log, 20).contains("in use") => {
                     continue;
                 }
@@ -108,6 +113,22 @@ impl Prometheus {
                 return Err(self.process.start_error("/-/ready not 200 within 60 s"));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn wait_scraped(&mut self, targets: usize) -> Result<()> {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let expr = format!("count(up == 1) == {targets}");
+        loop {
+            if self.query(&expr).await.is_some_and(|r| !r.is_empty()) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(self.process.start_error(format!(
+                    "not every one of the {targets} targets scraped within 60 s"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

@@ -1,7 +1,8 @@
 //! Consumer lag from librdkafka's own statistics.
 //!
-//! librdkafka already tracks, per assigned partition, how far the consumer's position is
-//! behind the partition's high watermark (`consumer_lag`); with `statistics.interval.ms`
+//! librdkafka already tracks, per assigned partition, how far the stored and committed
+//! offsets are behind the partition's high watermark (`consumer_lag_stored`,
+//! `consumer_lag`); with `statistics.interval.ms`
 //! set it hands its statistics to [`ClientContext::stats`]. Reading them costs no extra
 //! broker request, unlike asking the broker for committed offsets and watermarks.
 
@@ -39,12 +40,20 @@ impl ClientContext for LagContext {
                 }
                 let partition = partition.to_string();
                 let labels = [self.subscriber.as_str(), topic.as_str(), partition.as_str()];
-                // -1: not assigned to this instance (or not known yet). Drop the series so
-                // a revoked partition does not keep reporting a stale lag.
-                if p.consumer_lag < 0 {
+                // Behind the offset stored after the last handled message (the loop stores
+                // it once the handler's transaction committed); before this instance stored
+                // one, behind the group's committed offset. -1 for both: not assigned
+                // here (or not known yet): drop the series, so a revoked partition does
+                // not keep reporting a stale lag.
+                let lag = if p.consumer_lag_stored >= 0 {
+                    p.consumer_lag_stored
+                } else {
+                    p.consumer_lag
+                };
+                if lag < 0 {
                     let _ = self.lag.remove_label_values(&labels);
                 } else {
-                    self.lag.with_label_values(&labels).set(p.consumer_lag);
+                    self.lag.with_label_values(&labels).set(lag);
                 }
             }
         }

@@ -86,7 +86,7 @@ fn main() -> anyhow::Result<()> {
             if !no_build {
                 build_binaries()?;
             }
-            screenshot(&workspace_root().join(output))
+            screenshot(&output)
         }
     }
 }
@@ -163,7 +163,9 @@ fn print_addresses(a: &StackAddresses) {
 const SCREENSHOT_ORDERS: usize = 40;
 const SCREENSHOT_PAUSE: Duration = Duration::from_millis(500);
 
+/// Writes the screenshot to `output` (relative to the workspace root).
 fn screenshot(output: &Path) -> anyhow::Result<()> {
+    let path = workspace_root().join(output);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let mut stack = Stack::start_with(StackOptions {
@@ -176,9 +178,11 @@ fn screenshot(output: &Path) -> anyhow::Result<()> {
         let placed = load::place_orders(&mut stack, SCREENSHOT_ORDERS - 1, 1, SCREENSHOT_PAUSE)
             .await
             .context("placing orders")?;
-        // Wait until Prometheus has scraped every outcome, so the page shows all orders.
+        // Wait until Prometheus has scraped every outcome and the consumers have caught
+        // up, so the page shows all orders.
         let expr = format!(
-            "sum(ftgo_orders_total{{outcome=~\"validated|rejected\"}}) >= {}",
+            "sum(ftgo_orders_total{{outcome=~\"validated|rejected\"}}) >= {} \
+             and on() sum(ftgo_consumer_lag_messages) == 0",
             placed.valid.len() + placed.rejected.len()
         );
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -189,15 +193,15 @@ fn screenshot(output: &Path) -> anyhow::Result<()> {
             .is_none_or(|r| r.is_empty())
         {
             if Instant::now() > deadline {
-                bail!("Prometheus did not see every order validated or rejected within 60 s");
+                bail!("Prometheus did not see every order handled within 60 s");
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        if let Some(dir) = output.parent() {
+        if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
         let url = stack.prometheus().console_url();
-        chromium::screenshot(&url, output, 1280, 1000)
+        chromium::screenshot(&url, &path, 1280, 1000)
             .await
             .context("taking the screenshot")?;
         println!("{}", output.display());
