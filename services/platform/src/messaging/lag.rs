@@ -5,6 +5,10 @@
 //! `consumer_lag`); with `statistics.interval.ms`
 //! set it hands its statistics to [`ClientContext::stats`]. Reading them costs no extra
 //! broker request, unlike asking the broker for committed offsets and watermarks.
+//!
+//! rdkafka delivers statistics while the consumer loop polls (`recv`). While a handler
+//! retries one message for long (its database is down), the gauge keeps its last value;
+//! `ftgo_consumer_messages_total{outcome="retried"}` shows that case.
 
 use prometheus::IntGaugeVec;
 use rdkafka::client::ClientContext;
