@@ -1,7 +1,8 @@
 //! What a person watching the system sees: the alert rules pass promtool and their unit
 //! tests; with the stack under a small load, every expression of the dashboards (the
 //! Prometheus console and the Grafana JSON) returns data from the local Prometheus, and
-//! the console, rendered by headless Chromium, shows a number in every panel.
+//! the console, rendered by headless Chromium, shows a number in every panel and draws
+//! every graph.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -77,19 +78,29 @@ fn alert_rules_pass_promtool_and_every_alert_is_tested_firing_and_not_firing() {
     );
 }
 
-/// Every `query` expression of the console template, in order of appearance. The
-/// template writes them as Go raw strings: query `EXPR`.
-fn console_expressions() -> Vec<String> {
-    let template =
-        std::fs::read_to_string(monitoring::consoles_dir().join("ftgo-overview.html")).unwrap();
-    let mut expressions = Vec::new();
-    let mut rest = template.as_str();
-    while let Some(start) = rest.find("query `") {
-        rest = &rest[start + "query `".len()..];
-        let end = rest.find('`').expect("closing backquote");
-        expressions.push(rest[..end].to_owned());
+fn console_template() -> String {
+    std::fs::read_to_string(monitoring::consoles_dir().join("ftgo-overview.html")).unwrap()
+}
+
+/// Every text of `template` between `open` and the next `close`, in order.
+fn between(template: &str, open: &str, close: char) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find(open) {
+        rest = &rest[start + open.len()..];
+        let end = rest.find(close).expect("closing delimiter");
+        found.push(rest[..end].to_owned());
         rest = &rest[end + 1..];
     }
+    found
+}
+
+/// Every expression of the console: the numbers' `query` calls (Go raw strings,
+/// query `EXPR`) and the graphs' PromConsole.Graph parameters (expr: 'EXPR').
+fn console_expressions() -> Vec<String> {
+    let template = console_template();
+    let mut expressions = between(&template, "query `", '`');
+    expressions.extend(between(&template, "expr: '", '\''));
     expressions
 }
 
@@ -234,8 +245,7 @@ async fn under_load_every_dashboard_expression_has_data_and_the_console_shows_nu
     let dom = chromium::dump_dom(&prometheus.console_url()).await.unwrap();
     assert!(dom.contains("FTGO overview"), "{dom}");
     assert!(!dom.contains("no data"), "a panel has no data:\n{dom}");
-    let template =
-        std::fs::read_to_string(monitoring::consoles_dir().join("ftgo-overview.html")).unwrap();
+    let template = console_template();
     let panels = panel_values(&dom);
     let expected: Vec<String> = panel_values(&template).into_iter().map(|p| p.0).collect();
     assert_eq!(
@@ -250,11 +260,23 @@ async fn under_load_every_dashboard_expression_has_data_and_the_console_shows_nu
             .count();
         assert!(numbers > 0, "panel {id} shows no number: {values:?}");
     }
+    // Every graph was drawn (Rickshaw draws an SVG once its query_range answered).
+    let graphs = between(&template, r#"<div class="graph" id=""#, '"');
+    assert!(!graphs.is_empty());
+    for graph in &graphs {
+        let drawn = dom
+            .split(&format!(r#"<div class="graph" id="{graph}">"#))
+            .nth(1)
+            .and_then(|rest| rest.split("</table>").next())
+            .is_some_and(|graph| graph.contains("<svg"));
+        assert!(drawn, "graph {graph} not drawn:\n{dom}");
+    }
     eprintln!(
         "dashboards: {} console expressions with data ({} also on the Grafana dashboard), \
-         {} console panels with numbers",
+         {} console panels with numbers, {} graphs drawn",
         console.len(),
         grafana.len(),
-        panels.len()
+        panels.len(),
+        graphs.len()
     );
 }

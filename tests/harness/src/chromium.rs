@@ -10,7 +10,12 @@ use crate::prereqs::chromium_bin;
 /// How long one Chromium run may take.
 const TIMEOUT: Duration = Duration::from_secs(90);
 
-/// The DOM of `url` after Chromium loaded it (scripts run), serialised as HTML.
+/// Virtual time Chromium gives a page before it dumps or shoots it, so scripts' requests
+/// (the console's graphs) complete. Below the console's 10 s meta refresh: a reload
+/// inside the budget would start the wait again.
+const SETTLE: &str = "--virtual-time-budget=5000";
+
+/// The DOM of `url` after Chromium loaded it and its scripts ran, serialised as HTML.
 pub async fn dump_dom(url: &str) -> Result<String> {
     let output = run(&["--dump-dom".to_owned(), url.to_owned()]).await?;
     Ok(String::from_utf8_lossy(&output).into_owned())
@@ -53,6 +58,7 @@ async fn run(args: &[String]) -> Result<Vec<u8>> {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            SETTLE,
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(args)

@@ -22,8 +22,8 @@ pub struct PlacedOrders {
 }
 
 /// Creates a consumer and a restaurant, then places `valid` good orders and `rejected`
-/// bad ones, `pause` apart (the bad ones first). Waits (up to 60 s) until order-service's
-/// restaurant replica knows the restaurant.
+/// bad ones, `pause` apart, the bad ones spread evenly (the first order is one). Waits
+/// (up to 60 s) until order-service's restaurant replica knows the restaurant.
 pub async fn place_orders(
     stack: &mut Stack,
     valid: usize,
@@ -52,11 +52,13 @@ pub async fn place_orders(
         })
     };
     let mut placed = PlacedOrders::default();
-    for i in 0..rejected + valid {
+    let total = rejected + valid;
+    for i in 0..total {
         if i > 0 {
             tokio::time::sleep(pause).await;
         }
-        if i < rejected {
+        // Order i is bad when it starts a new share of `total / rejected` orders.
+        if placed.rejected.len() < rejected && i * rejected >= placed.rejected.len() * total {
             placed
                 .rejected
                 .push(place(orders, &order("not-on-the-menu")).await?);

@@ -158,9 +158,10 @@ fn print_addresses(a: &StackAddresses) {
     );
 }
 
-/// Orders placed for the screenshot, and their spacing: about 20 s of load, so the
-/// per-second rates on the page are not zero.
-const SCREENSHOT_ORDERS: usize = 40;
+/// Orders placed for the screenshot (one in 20 rejected), and their spacing: about a
+/// minute of load, so the rates are not zero and the graphs have a shape.
+const SCREENSHOT_ORDERS: usize = 120;
+const SCREENSHOT_REJECTED: usize = 6;
 const SCREENSHOT_PAUSE: Duration = Duration::from_millis(500);
 
 /// Writes the screenshot to `output` (relative to the workspace root).
@@ -174,10 +175,18 @@ fn screenshot(output: &Path) -> anyhow::Result<()> {
         })
         .await
         .context("starting the stack")?;
-        eprintln!("[dev] placing {SCREENSHOT_ORDERS} orders (one rejected) over ~20 s");
-        let placed = load::place_orders(&mut stack, SCREENSHOT_ORDERS - 1, 1, SCREENSHOT_PAUSE)
-            .await
-            .context("placing orders")?;
+        eprintln!(
+            "[dev] placing {SCREENSHOT_ORDERS} orders ({SCREENSHOT_REJECTED} to be rejected) \
+             over ~1 minute"
+        );
+        let placed = load::place_orders(
+            &mut stack,
+            SCREENSHOT_ORDERS - SCREENSHOT_REJECTED,
+            SCREENSHOT_REJECTED,
+            SCREENSHOT_PAUSE,
+        )
+        .await
+        .context("placing orders")?;
         // Wait until Prometheus has scraped every outcome and the consumers have caught
         // up, so the page shows all orders.
         let expr = format!(
@@ -201,7 +210,7 @@ fn screenshot(output: &Path) -> anyhow::Result<()> {
             std::fs::create_dir_all(dir)?;
         }
         let url = stack.prometheus().console_url();
-        chromium::screenshot(&url, &path, 1280, 1000)
+        chromium::screenshot(&url, &path, 1280, 1260)
             .await
             .context("taking the screenshot")?;
         println!("{}", output.display());
