@@ -147,11 +147,6 @@ impl Prometheus {
         self.process.pid()
     }
 
-    /// Its log.
-    pub fn log_path(&self) -> &Path {
-        self.process.log_path()
-    }
-
     /// Evaluates `expr` now (`/api/v1/query`); returns `data.result` (a JSON array of
     /// samples), or `None` if Prometheus did not answer with success.
     pub async fn query(&self, expr: &str) -> Option<Vec<Value>> {
