@@ -93,6 +93,7 @@ VALUE_SETS: dict[str, tuple[str, str, dict]] = {
             "metrics": {
                 "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus"}},
                 "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus"}},
+                "grafanaDashboard": {"enabled": True},
             },
         },
     ),
@@ -204,6 +205,8 @@ def test_every_value_set_renders_the_whole_system(rendered):
         assert ("PodDisruptionBudget" in kinds) == merged["podDisruptionBudget"]["enabled"], name
         assert ("ServiceMonitor" in kinds) == merged["metrics"]["serviceMonitor"]["enabled"], name
         assert ("PrometheusRule" in kinds) == merged["metrics"]["prometheusRule"]["enabled"], name
+        dashboards = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-grafana-dashboard")]
+        assert bool(dashboards) == merged["metrics"]["grafanaDashboard"]["enabled"], name
         assert ("Pod" in kinds) == merged["tests"]["enabled"], name
         report(f"{name}: {len(docs)} manifests rendered")
 
@@ -389,6 +392,29 @@ def test_monitoring_objects_point_at_real_ports(rendered):
     # A standby never streams: the alert is on no replica of a relay streaming.
     assert any(re.search(r"max by \(namespace, service\) \(ftgo_relay_streaming", e) for e in exprs), exprs
     assert any("ftgo_relay_replication_lag_bytes" in e for e in exprs)
+
+
+def test_prometheus_rule_embeds_the_shared_alert_file_unchanged(rendered):
+    """One source of truth: the PrometheusRule holds files/alerts.yaml's groups exactly as
+    the local Prometheus loads them and promtool tests them, plus the Kubernetes-only group."""
+    shared = yaml.safe_load((CHART / "files/alerts.yaml").read_text())["groups"]
+    rule = next(d for d in rendered["production"] if d["kind"] == "PrometheusRule")
+    groups = rule["spec"]["groups"]
+    assert groups[: len(shared)] == shared
+    assert [g["name"] for g in groups[len(shared):]] == ["ftgo-kubernetes"]
+    report(f"PrometheusRule: {sum(len(g['rules']) for g in shared)} shared alerts + Kubernetes group")
+
+
+def test_grafana_dashboard_config_map_holds_the_dashboard(rendered):
+    """The ConfigMap carries the sidecar's label and the dashboard JSON byte for byte."""
+    config_map = next(
+        d for d in rendered["production"] if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "shop-grafana-dashboard"
+    )
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    text = config_map["data"]["ftgo-overview.json"]
+    assert text == (CHART / "files/grafana/ftgo-overview.json").read_text().rstrip("\n")
+    dashboard = json.loads(text)
+    assert dashboard["uid"] == "ftgo-overview" and dashboard["panels"]
 
 
 def test_schema_refuses_bad_values_naming_them():

@@ -15,6 +15,7 @@ pub mod config;
 pub mod domain;
 pub mod handlers;
 mod messages;
+pub mod metrics;
 mod repository;
 mod sweeper;
 
@@ -60,11 +61,13 @@ pub async fn build(settings: Settings) -> platform::Result<ServiceApp> {
         &settings.consumer_service,
         &platform.registry,
     )?;
+    let metrics = metrics::OrderMetrics::register(&platform.registry)?;
     let pool = platform.pool.clone();
     let api = api::router(api::ApiState {
         pool: pool.clone(),
         consumers,
         validation_deadline_ms: settings.orders.validation_deadline_ms,
+        metrics: metrics.clone(),
     });
     let mut app = ServiceApp::build(platform, &settings.http, api).await?;
     app.consume(
@@ -72,7 +75,7 @@ pub async fn build(settings: Settings) -> platform::Result<ServiceApp> {
             subscriber: "order-service".into(),
             topics: vec![order::REPLIES.into()],
         },
-        Arc::new(handlers::replies::ValidationReplies),
+        Arc::new(handlers::replies::ValidationReplies::new(metrics.clone())),
     );
     app.consume(
         Subscription {
@@ -82,6 +85,6 @@ pub async fn build(settings: Settings) -> platform::Result<ServiceApp> {
         Arc::new(handlers::replica::RestaurantReplica),
     );
     let interval = Duration::from_millis(settings.orders.sweep_interval_ms);
-    app.spawn(move |stop| sweeper::run(pool, interval, stop));
+    app.spawn(move |stop| sweeper::run(pool, interval, metrics, stop));
     Ok(app)
 }

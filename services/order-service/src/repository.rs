@@ -99,13 +99,18 @@ pub async fn overdue_for_update(
     rows.iter().map(order_from).collect()
 }
 
-/// Stores the order's state and validation progress.
-pub async fn save(client: &impl GenericClient, order: &Order) -> Result<(), tokio_postgres::Error> {
-    client
-        .execute(
+/// Stores the order's state and validation progress; returns the order's age in seconds
+/// (for the time-to-validation histogram).
+pub async fn save(
+    client: &impl GenericClient,
+    order: &Order,
+) -> Result<f64, tokio_postgres::Error> {
+    let row = client
+        .query_one(
             "UPDATE orders SET state = $2, consumer_validated = $3, restaurant_validated = $4,
                                rejection_reason = $5, updated_at = now()
-             WHERE id = $1",
+             WHERE id = $1
+             RETURNING EXTRACT(EPOCH FROM clock_timestamp() - created_at)::float8",
             &[
                 &order.id,
                 &order.state.as_str(),
@@ -115,7 +120,23 @@ pub async fn save(client: &impl GenericClient, order: &Order) -> Result<(), toki
             ],
         )
         .await?;
-    Ok(())
+    row.try_get(0)
+}
+
+/// How many orders are PENDING, and the age in seconds of the oldest (0 when none).
+/// Reads only pending rows (the partial index `orders_pending_deadline`).
+pub async fn pending_summary(
+    client: &impl GenericClient,
+) -> Result<(i64, f64), tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "SELECT count(*),
+                    COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0)::float8
+             FROM orders WHERE state = 'PENDING'",
+            &[],
+        )
+        .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
 /// The replica's menu of a restaurant.

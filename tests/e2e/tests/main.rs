@@ -2,6 +2,7 @@
 
 mod api;
 mod messaging;
+mod observability;
 mod order_flow;
 mod resilience;
 mod support;

@@ -47,6 +47,14 @@ pub enum Error {
         code: rdkafka::error::RDKafkaErrorCode,
     },
 
+    /// Placing load through the services' APIs failed.
+    #[error("load: {0}")]
+    Load(String),
+
+    /// Headless Chromium failed.
+    #[error("chromium: {0}")]
+    Chromium(String),
+
     /// A broker admin request failed.
     #[error("broker: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),

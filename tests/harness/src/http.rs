@@ -1,4 +1,5 @@
-//! A minimal HTTP/1.0 GET for probing `/readyz` and reading `/metrics` of processes.
+//! Minimal HTTP/1.0 for probing `/readyz`, reading `/metrics` and Prometheus's API, and
+//! placing a little load (no HTTP client dependency in the harness).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -7,9 +8,30 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// GETs `path`; returns the status code and body, or `None` if nothing answered.
 pub async fn get(address: SocketAddr, path: &str) -> Option<(u16, String)> {
+    exchange(
+        address,
+        format!("GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n"),
+    )
+    .await
+}
+
+/// POSTs `body` as JSON; returns the status code and body, or `None` if nothing answered.
+pub async fn post_json(address: SocketAddr, path: &str, body: &str) -> Option<(u16, String)> {
+    exchange(
+        address,
+        format!(
+            "POST {path} HTTP/1.0\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await
+}
+
+/// Sends one HTTP/1.0 request (the server closes the connection after answering).
+async fn exchange(address: SocketAddr, request: String) -> Option<(u16, String)> {
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
-        let request = format!("GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n");
         stream.write_all(request.as_bytes()).await.ok()?;
         let mut response = String::new();
         stream.read_to_string(&mut response).await.ok()?;
@@ -44,4 +66,16 @@ pub fn metric_value_matching(metrics: &str, name: &str, labels: &[&str]) -> Opti
         }
     }
     found
+}
+
+/// `text` percent-encoded for a URL query value (RFC 3986 unreserved characters kept).
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

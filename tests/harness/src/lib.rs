@@ -1,7 +1,8 @@
 //! The FTGO stack of real parts on one machine.
 //!
 //! [`Stack::start`] brings up PostgreSQL (one database per service, `wal_level=logical`)
-//! and a Kafka-protocol broker (tansu) on free loopback ports, each in a private temporary
+//! and a Kafka-protocol broker (tansu) — with `StackOptions`, also the relays, the
+//! services and a Prometheus scraping them — on free loopback ports, each in a private temporary
 //! directory, and stops every process when the [`Stack`] is dropped, including while a
 //! test panics. `cargo dev up` and the tests use this same code, so what a user runs
 //! locally is what the tests run.
@@ -9,13 +10,17 @@
 mod app;
 pub mod binaries;
 mod broker;
+pub mod chromium;
 mod error;
 pub mod http;
 pub mod kafka;
+pub mod load;
+pub mod monitoring;
 mod ports;
 mod postgres;
 pub mod prereqs;
 mod process;
+mod prometheus;
 mod stack;
 
 pub use app::{AppProcess, RelayProcess};
@@ -23,6 +28,7 @@ pub use broker::Broker;
 pub use error::{Error, Result};
 pub use postgres::{Postgres, ServiceDatabase};
 pub use process::ManagedProcess;
+pub use prometheus::{Prometheus, ScrapeTarget};
 pub use stack::{
     DEAD_LETTER_TOPIC, SERVICE_BINARIES, SERVICES, Stack, StackAddresses, StackOptions,
 };

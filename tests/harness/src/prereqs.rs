@@ -1,5 +1,6 @@
 //! Finding, and where missing installing, what the stack runs: PostgreSQL's server
-//! binaries and the tansu broker.
+//! binaries, the tansu broker, Prometheus (with promtool) and Chromium (headless, for the
+//! dashboard checks and screenshot).
 //!
 //! Idempotent: a second run finds everything and does nothing. tansu is built from
 //! crates.io once per machine into a cache directory outside the checkout (about 13
@@ -59,31 +60,79 @@ pub fn postgres_bin_dir() -> Result<PathBuf> {
     }
 }
 
-/// Makes sure PostgreSQL and tansu are present, installing what is missing.
-/// `progress` receives one line per step.
+/// A Debian-packaged executable: `$<env>` if set, else `default`.
+fn debian_tool(env: &str, default: &str) -> PathBuf {
+    std::env::var_os(env).map_or_else(|| PathBuf::from(default), PathBuf::from)
+}
+
+/// The Prometheus server: `$FTGO_PROMETHEUS_BIN`, else Debian's `/usr/bin/prometheus`.
+pub fn prometheus_bin() -> PathBuf {
+    debian_tool("FTGO_PROMETHEUS_BIN", "/usr/bin/prometheus")
+}
+
+/// Prometheus's rule checker: `$FTGO_PROMTOOL_BIN`, else Debian's `/usr/bin/promtool`.
+pub fn promtool_bin() -> PathBuf {
+    debian_tool("FTGO_PROMTOOL_BIN", "/usr/bin/promtool")
+}
+
+/// Chromium: `$FTGO_CHROMIUM_BIN`, else Debian's `/usr/bin/chromium`.
+pub fn chromium_bin() -> PathBuf {
+    debian_tool("FTGO_CHROMIUM_BIN", "/usr/bin/chromium")
+}
+
+/// Makes sure PostgreSQL, tansu, Prometheus and Chromium are present, installing what is
+/// missing. `progress` receives one line per step.
 pub fn ensure_installed(progress: &dyn Fn(&str)) -> Result<()> {
-    ensure_postgres(progress)?;
+    let mut packages = Vec::new();
+    if postgres_bin_dir().is_ok() {
+        progress(&format!("PostgreSQL {POSTGRES_MAJOR}: present"));
+    } else {
+        packages.push(format!("postgresql-{POSTGRES_MAJOR}"));
+        packages.push(format!("postgresql-client-{POSTGRES_MAJOR}"));
+    }
+    // Debian's prometheus package brings promtool.
+    if prometheus_bin().is_file() && promtool_bin().is_file() {
+        progress("Prometheus and promtool: present");
+    } else {
+        packages.push("prometheus".to_owned());
+    }
+    if chromium_bin().is_file() {
+        progress("Chromium: present");
+    } else {
+        packages.push("chromium".to_owned());
+    }
+    apt_install(progress, &packages)?;
+    postgres_bin_dir()?;
+    for (what, bin) in [
+        ("Prometheus", prometheus_bin()),
+        ("promtool", promtool_bin()),
+        ("Chromium", chromium_bin()),
+    ] {
+        if !bin.is_file() {
+            return Err(Error::Prerequisite {
+                what,
+                reason: format!("{} is missing after installing", bin.display()),
+            });
+        }
+    }
     ensure_tansu(progress)
 }
 
-fn ensure_postgres(progress: &dyn Fn(&str)) -> Result<()> {
-    if postgres_bin_dir().is_ok() {
-        progress(&format!("PostgreSQL {POSTGRES_MAJOR}: present"));
+/// Installs Debian `packages` (nothing if empty), with one `apt-get update` first.
+fn apt_install(progress: &dyn Fn(&str), packages: &[String]) -> Result<()> {
+    if packages.is_empty() {
         return Ok(());
     }
     progress(&format!(
-        "PostgreSQL {POSTGRES_MAJOR}: missing, installing from Debian (apt-get install postgresql)"
+        "missing, installing from Debian: apt-get install {}",
+        packages.join(" ")
     ));
     let sudo = !nix::unistd::geteuid().is_root();
     run("apt-get update", apt(sudo, &["update", "-q"]))?;
     let mut install = apt(sudo, &["install", "-y", "-q", "--no-install-recommends"]);
-    install.args([
-        format!("postgresql-{POSTGRES_MAJOR}"),
-        format!("postgresql-client-{POSTGRES_MAJOR}"),
-    ]);
+    install.args(packages);
     install.env("DEBIAN_FRONTEND", "noninteractive");
-    run("apt-get install postgresql", install)?;
-    postgres_bin_dir().map(|_| ())
+    run("apt-get install", install)
 }
 
 fn apt(sudo: bool, args: &[&str]) -> Command {

@@ -1,4 +1,5 @@
-//! The whole local stack: PostgreSQL with one database per service, and the broker.
+//! The whole local stack: PostgreSQL with one database per service, and the broker; on
+//! request the relays, the services and a Prometheus scraping them.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use crate::app::AppProcess;
 use crate::broker::Broker;
 use crate::error::{IoContext, Result};
 use crate::postgres::{Postgres, ServiceDatabase};
+use crate::prometheus::{Prometheus, ScrapeTarget};
 
 /// The services of the system; each owns a database of the same name.
 pub const SERVICES: [&str; 3] = ["order_service", "consumer_service", "restaurant_service"];
@@ -28,6 +30,9 @@ pub struct StackOptions {
     pub services: bool,
     /// Extra settings per service binary: `(binary, env key, value)`.
     pub service_env: Vec<(String, String, String)>,
+    /// Also start Prometheus scraping every service and relay, with the repository's
+    /// alert rules and consoles (`cargo dev up` does); implies `services`.
+    pub prometheus: bool,
 }
 
 /// The service binaries, in start order (order-service calls consumer-service).
@@ -38,6 +43,7 @@ pub const SERVICE_BINARIES: [&str; 3] = ["consumer-service", "restaurant-service
 /// Fields drop in declaration order: processes stop before their directory is removed.
 #[derive(Debug)]
 pub struct Stack {
+    prometheus: Option<Prometheus>,
     services: Vec<AppProcess>,
     relays: Vec<AppProcess>,
     /// The broker.
@@ -66,6 +72,10 @@ pub struct StackAddresses {
     pub services: Vec<(String, String)>,
     /// `bootstrap.servers` of the broker.
     pub kafka_bootstrap: String,
+    /// Prometheus's URL, if started.
+    pub prometheus: Option<String>,
+    /// The FTGO overview console's URL, if Prometheus was started.
+    pub console: Option<String>,
     /// Pid of every server process.
     pub pids: Vec<u32>,
 }
@@ -105,6 +115,7 @@ impl Stack {
             databases.push(postgres.create_service_database(service).await?);
         }
         let mut stack = Self {
+            prometheus: None,
             services: Vec::new(),
             relays: Vec::new(),
             broker,
@@ -114,12 +125,13 @@ impl Stack {
             dir,
         };
         stack.write_pgpass()?;
-        if options.relays || options.services {
+        let services = options.services || options.prometheus;
+        if options.relays || services {
             for service in SERVICES {
                 stack.start_relay(service, &[]).await?;
             }
         }
-        if options.services {
+        if services {
             for binary in SERVICE_BINARIES {
                 let mut env: Vec<(String, String)> = options
                     .service_env
@@ -146,7 +158,40 @@ impl Stack {
                     .await?;
             }
         }
+        if options.prometheus {
+            stack.start_prometheus().await?;
+        }
         Ok(stack)
+    }
+
+    /// Starts Prometheus scraping every service and relay started so far.
+    pub async fn start_prometheus(&mut self) -> Result<&Prometheus> {
+        let mut targets: Vec<ScrapeTarget> = self
+            .services
+            .iter()
+            .map(|s| ScrapeTarget {
+                job: "ftgo-services",
+                service: s.binary().to_owned(),
+                address: s.http_address(),
+            })
+            .collect();
+        targets.extend(self.relays.iter().map(|r| ScrapeTarget {
+            job: "ftgo-relays",
+            service: format!("{}-relay", r.service().replace('_', "-")),
+            address: r.http_address(),
+        }));
+        let prometheus = Prometheus::start(self.dir.path(), &self.logs, &targets).await?;
+        Ok(self.prometheus.insert(prometheus))
+    }
+
+    /// The stack's Prometheus.
+    ///
+    /// # Panics
+    /// If it was not started.
+    pub fn prometheus(&self) -> &Prometheus {
+        self.prometheus
+            .as_ref()
+            .expect("Prometheus not started (StackOptions::prometheus)")
     }
 
     /// Starts a CDC relay process for `service`'s database; `extra_env` adds settings.
@@ -247,6 +292,7 @@ impl Stack {
         pids.push(self.broker.pid());
         pids.extend(self.relays.iter().map(AppProcess::pid));
         pids.extend(self.services.iter().map(AppProcess::pid));
+        pids.extend(self.prometheus.iter().map(Prometheus::pid));
         pids
     }
 
@@ -298,6 +344,8 @@ impl Stack {
                 .map(|s| (s.binary().to_owned(), s.url()))
                 .collect(),
             kafka_bootstrap: self.broker.bootstrap_servers(),
+            prometheus: self.prometheus.as_ref().map(Prometheus::url),
+            console: self.prometheus.as_ref().map(Prometheus::console_url),
             pids: self.server_pids(),
         }
     }

@@ -96,6 +96,21 @@ async fn two_stacks_in_parallel_processes_do_not_collide() {
         assert_eq!(v, i as i32);
     }
 
+    // Each has its own Prometheus, serving the overview console.
+    assert_ne!(a_addr["prometheus"], b_addr["prometheus"]);
+    for addr in [&a_addr, &b_addr] {
+        let console = addr["console"].as_str().unwrap();
+        let (host, path) = console
+            .strip_prefix("http://")
+            .and_then(|c| c.split_once('/'))
+            .unwrap();
+        let (status, page) = ftgo_harness::http::get(host.parse().unwrap(), &format!("/{path}"))
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("FTGO overview"), "{page}");
+    }
+
     // SIGTERM stops each stack cleanly, with every server process gone.
     for (child, addr) in [(&mut a, &a_addr), (&mut b, &b_addr)] {
         kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();

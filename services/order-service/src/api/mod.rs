@@ -11,6 +11,8 @@ use deadpool_postgres::Pool;
 use platform::client::ResilientClient;
 use utoipa::OpenApi;
 
+use crate::metrics::OrderMetrics;
+
 pub use representation::OrderRepresentation;
 
 /// What handlers share.
@@ -22,6 +24,8 @@ pub struct ApiState {
     pub consumers: ResilientClient,
     /// Validation deadline for new orders, in ms.
     pub validation_deadline_ms: u64,
+    /// Order outcome counters.
+    pub metrics: OrderMetrics,
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers and types.

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{ApiState, OrderRepresentation};
 use crate::domain::{Order, PricingError, price};
+use crate::metrics::Outcome;
 use crate::{messages, repository};
 
 /// The body of `POST /v1/orders`.
@@ -106,6 +107,7 @@ pub async fn create_order(
     )
     .await?;
     transaction.commit().await?;
+    state.metrics.count(Outcome::Created);
     tracing::info!(order_id = %order.id, total_cents = total, "order accepted");
 
     let mut response_headers = HeaderMap::new();
@@ -210,5 +212,6 @@ pub async fn cancel_order(
     )
     .await?;
     transaction.commit().await?;
+    state.metrics.count(Outcome::Cancelled);
     Ok(Json(OrderRepresentation::from(&order)))
 }

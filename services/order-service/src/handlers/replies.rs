@@ -7,12 +7,22 @@ use uuid::Uuid;
 
 use super::record_validation;
 use crate::domain::Validation;
+use crate::metrics::OrderMetrics;
 use crate::repository;
 
 /// Moves orders through validation as replies arrive. Instances of order-service share
 /// its consumer group, so each reply is handled by one of them, once.
-#[derive(Debug, Default)]
-pub struct ValidationReplies;
+#[derive(Debug)]
+pub struct ValidationReplies {
+    metrics: OrderMetrics,
+}
+
+impl ValidationReplies {
+    /// The handler, counting outcomes in `metrics`.
+    pub fn new(metrics: OrderMetrics) -> Self {
+        Self { metrics }
+    }
+}
 
 impl ValidationReplies {
     fn decode(message: &IncomingMessage) -> Result<(Uuid, Validation), HandlingError> {
@@ -68,7 +78,8 @@ impl MessageHandler for ValidationReplies {
                 "reply for unknown order {order_id}"
             )));
         };
-        let transition = record_validation(transaction, &mut order, validation).await?;
+        let transition =
+            record_validation(transaction, &mut order, validation, &self.metrics).await?;
         tracing::info!(%order_id, reply = %message.message_type, ?transition, "validation reply");
         Ok(())
     }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::Pool;
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 use rdkafka::ClientConfig;
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -26,6 +26,7 @@ use tokio_postgres::Transaction;
 
 use super::dead_letter::DeadLetterProducer;
 use super::incoming::{HandlingError, IncomingMessage};
+use super::lag::{LagContext, STATISTICS_INTERVAL_MS};
 use crate::config::KafkaSettings;
 use crate::{Error, Result};
 
@@ -55,17 +56,23 @@ pub struct Subscription {
     pub topics: Vec<String>,
 }
 
+/// Every value of the `outcome` label of `ftgo_consumer_messages_total`.
+const OUTCOMES: [&str; 4] = ["handled", "duplicate", "dead_lettered", "retried"];
+
 /// Consumer metrics, registered once per registry and shared by a service's
 /// subscriptions (label `subscriber` is bounded by the code's subscriptions).
 #[derive(Debug, Clone)]
 pub struct ConsumerMetrics {
     messages: IntCounterVec,
     handle_seconds: HistogramVec,
+    lag: IntGaugeVec,
 }
 
 impl ConsumerMetrics {
     /// Registers `ftgo_consumer_messages_total{subscriber,outcome}` (outcome: handled,
-    /// duplicate, dead_lettered, retried) and `ftgo_consumer_handle_seconds{subscriber}`.
+    /// duplicate, dead_lettered, retried), `ftgo_consumer_handle_seconds{subscriber}` and
+    /// `ftgo_consumer_lag_messages{subscriber,topic,partition}` (labels bounded by the
+    /// subscriptions and their topics' partition counts).
     pub fn register(registry: &Registry) -> Result<Self> {
         let messages = IntCounterVec::new(
             Opts::new(
@@ -81,12 +88,30 @@ impl ConsumerMetrics {
             ),
             &["subscriber"],
         )?;
+        let lag = IntGaugeVec::new(
+            Opts::new(
+                "ftgo_consumer_lag_messages",
+                "Messages between the consumer's position and the partition's end, per \
+                 assigned partition (librdkafka statistics).",
+            ),
+            &["subscriber", "topic", "partition"],
+        )?;
         registry.register(Box::new(messages.clone()))?;
         registry.register(Box::new(handle_seconds.clone()))?;
+        registry.register(Box::new(lag.clone()))?;
         Ok(Self {
             messages,
             handle_seconds,
+            lag,
         })
+    }
+
+    /// Creates every outcome's series of `subscriber` at 0, so a rate sees the first
+    /// messages and dashboards show a 0 rather than nothing.
+    fn start_counting(&self, subscriber: &str) {
+        for outcome in OUTCOMES {
+            self.messages.with_label_values(&[subscriber, outcome]);
+        }
     }
 
     fn count(&self, subscriber: &str, outcome: &str) {
@@ -122,12 +147,15 @@ pub async fn run<H: MessageHandler>(
         .set("enable.auto.commit", "true")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("partition.assignment.strategy", "cooperative-sticky");
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS);
     for (key, value) in kafka.client_properties() {
         config.set(key, value);
     }
-    let consumer: StreamConsumer = config
-        .create()
+    context.metrics.start_counting(&subscription.subscriber);
+    let lag = LagContext::new(&subscription.subscriber, context.metrics.lag.clone());
+    let consumer: StreamConsumer<LagContext> = config
+        .create_with_context(lag)
         .map_err(|e| Error::Kafka(format!("cannot create consumer: {e}")))?;
     let topics: Vec<&str> = subscription.topics.iter().map(String::as_str).collect();
     consumer

@@ -10,6 +10,7 @@ pub mod consumer;
 mod dead_letter;
 pub mod headers;
 mod incoming;
+mod lag;
 pub mod schema;
 
 pub use consumer::{ConsumerContext, ConsumerMetrics, MessageHandler, Subscription};

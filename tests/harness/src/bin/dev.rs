@@ -4,14 +4,17 @@
 //!   loopback, prints every address, and stops everything on Ctrl-C or SIGTERM.
 //! - `cargo dev test`: installs what is missing, then runs formatting and lint checks and
 //!   the whole test suite.
+//! - `cargo dev screenshot`: starts the stack with Prometheus, places a little load and
+//!   takes a headless-Chromium screenshot of the overview console (docs/img/).
 #![allow(clippy::print_stdout, reason = "a command-line tool talks on stdout")]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use ftgo_harness::{Stack, StackAddresses, StackOptions, prereqs};
+use ftgo_harness::{Stack, StackAddresses, StackOptions, chromium, load, prereqs};
 
 #[derive(Parser)]
 #[command(
@@ -43,8 +46,18 @@ enum Cmd {
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
     },
-    /// Only install what is missing (PostgreSQL 15, tansu).
+    /// Only install what is missing (PostgreSQL 15, tansu, Prometheus, Chromium).
     Install,
+    /// Start the stack with Prometheus, place a little load, and screenshot the overview
+    /// console with headless Chromium.
+    Screenshot {
+        /// Where to write the PNG.
+        #[arg(long, default_value = "docs/img/console-overview.png")]
+        output: PathBuf,
+        /// Skip building the workspace binaries.
+        #[arg(long)]
+        no_build: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -60,10 +73,7 @@ fn main() -> anyhow::Result<()> {
                 install()?;
             }
             if !no_build {
-                cargo(
-                    "build the relay and the services",
-                    &["build", "--workspace", "--bins", "--locked"],
-                )?;
+                build_binaries()?;
             }
             up(json)
         }
@@ -71,7 +81,21 @@ fn main() -> anyhow::Result<()> {
             install()?;
             test(&args)
         }
+        Cmd::Screenshot { output, no_build } => {
+            install()?;
+            if !no_build {
+                build_binaries()?;
+            }
+            screenshot(&output)
+        }
     }
+}
+
+fn build_binaries() -> anyhow::Result<()> {
+    cargo(
+        "build the relay and the services",
+        &["build", "--workspace", "--bins", "--locked"],
+    )
 }
 
 fn install() -> anyhow::Result<()> {
@@ -84,6 +108,7 @@ fn up(json: bool) -> anyhow::Result<()> {
     runtime.block_on(async {
         let options = StackOptions {
             services: true,
+            prometheus: true,
             ..StackOptions::default()
         };
         let stack = Stack::start_with(options)
@@ -121,12 +146,76 @@ fn print_addresses(a: &StackAddresses) {
     for (service, url) in &a.relays {
         println!("    {service:<20} {url}");
     }
+    if let (Some(prometheus), Some(console)) = (&a.prometheus, &a.console) {
+        println!("  Prometheus             {prometheus}");
+        println!("    overview console     {console}");
+    }
     println!("  logs                   {}", a.logs.display());
     println!(
         "\n  try: PGPASSFILE={} psql {}",
         a.pgpassfile.display(),
         a.databases[0].1
     );
+}
+
+/// Orders placed for the screenshot (one in 20 rejected), and their spacing: about a
+/// minute of load, so the rates are not zero and the graphs have a shape.
+const SCREENSHOT_ORDERS: usize = 120;
+const SCREENSHOT_REJECTED: usize = 6;
+const SCREENSHOT_PAUSE: Duration = Duration::from_millis(500);
+
+/// Writes the screenshot to `output` (relative to the workspace root).
+fn screenshot(output: &Path) -> anyhow::Result<()> {
+    let path = workspace_root().join(output);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let mut stack = Stack::start_with(StackOptions {
+            prometheus: true,
+            ..StackOptions::default()
+        })
+        .await
+        .context("starting the stack")?;
+        eprintln!(
+            "[dev] placing {SCREENSHOT_ORDERS} orders ({SCREENSHOT_REJECTED} to be rejected) \
+             over ~1 minute"
+        );
+        let placed = load::place_orders(
+            &mut stack,
+            SCREENSHOT_ORDERS - SCREENSHOT_REJECTED,
+            SCREENSHOT_REJECTED,
+            SCREENSHOT_PAUSE,
+        )
+        .await
+        .context("placing orders")?;
+        // Wait until Prometheus has scraped every outcome and the consumers have caught
+        // up, so the page shows all orders.
+        let expr = format!(
+            "sum(ftgo_orders_total{{outcome=~\"validated|rejected\"}}) >= {} \
+             and on() sum(ftgo_consumer_lag_messages) == 0",
+            placed.valid.len() + placed.rejected.len()
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while stack
+            .prometheus()
+            .query(&expr)
+            .await
+            .is_none_or(|r| r.is_empty())
+        {
+            if Instant::now() > deadline {
+                bail!("Prometheus did not see every order handled within 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let url = stack.prometheus().console_url();
+        chromium::screenshot(&url, &path, 1280, 1260)
+            .await
+            .context("taking the screenshot")?;
+        println!("{}", output.display());
+        Ok(())
+    })
 }
 
 async fn wait_for_stop() -> anyhow::Result<()> {
