@@ -1,7 +1,9 @@
 //! The FTGO system end to end: every part a real process, every call real HTTP or Kafka.
 
 mod api;
+mod fuzz_api;
 mod messaging;
 mod order_flow;
 mod resilience;
+mod secrets;
 mod support;

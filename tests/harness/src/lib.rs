@@ -12,6 +12,7 @@ mod broker;
 mod error;
 pub mod http;
 pub mod kafka;
+pub mod logs;
 mod ports;
 mod postgres;
 pub mod prereqs;

@@ -28,6 +28,8 @@ pub struct StackOptions {
     pub services: bool,
     /// Extra settings per service binary: `(binary, env key, value)`.
     pub service_env: Vec<(String, String, String)>,
+    /// Extra settings of every relay started with the stack: `(env key, value)`.
+    pub relay_env: Vec<(String, String)>,
 }
 
 /// The service binaries, in start order (order-service calls consumer-service).
@@ -115,8 +117,13 @@ impl Stack {
         };
         stack.write_pgpass()?;
         if options.relays || options.services {
+            let env: Vec<(&str, &str)> = options
+                .relay_env
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             for service in SERVICES {
-                stack.start_relay(service, &[]).await?;
+                stack.start_relay(service, &env).await?;
             }
         }
         if options.services {
@@ -219,6 +226,18 @@ impl Stack {
             .iter()
             .find(|db| db.name == service)
             .unwrap_or_else(|| panic!("no database for service {service}"))
+    }
+
+    /// Every password the stack made (each service role's, the superuser's): secrets a
+    /// test can look for where they must never appear.
+    pub fn passwords(&self) -> Vec<&str> {
+        let mut passwords: Vec<&str> = self
+            .databases
+            .iter()
+            .map(|db| db.password.as_str())
+            .collect();
+        passwords.push(self.postgres.superuser_password());
+        passwords
     }
 
     /// The stack's private directory.
