@@ -20,7 +20,7 @@ use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use rdkafka::ClientConfig;
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::message::BorrowedMessage;
 use tokio::sync::watch;
 use tokio_postgres::Transaction;
 
@@ -254,19 +254,9 @@ async fn dead_letter(
     context: &ConsumerContext,
 ) {
     tracing::warn!(%reason, topic = raw.topic(), "dead-lettering a consumed message");
-    let headers: Vec<(String, String)> = raw
-        .headers()
-        .map(|h| {
-            h.iter()
-                .map(|h| {
-                    (
-                        h.key.to_owned(),
-                        String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    // Headers rdkafka cannot read (a key that is not UTF-8) are left off; the reason
+    // already says why the message is dead.
+    let headers = super::incoming::read_headers(raw).unwrap_or_default();
     context
         .dead_letters
         .send(
