@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use deadpool_postgres::Pool;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
-use rdkafka::ClientConfig;
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::BorrowedMessage;
@@ -115,20 +114,14 @@ pub async fn run<H: MessageHandler>(
     context: ConsumerContext,
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", &kafka.brokers)
-        .set("group.id", &subscription.subscriber)
-        .set("enable.auto.commit", "true")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("partition.assignment.strategy", "cooperative-sticky");
-    for (key, value) in kafka.client_properties() {
-        config.set(key, value);
-    }
-    let consumer: StreamConsumer = config
-        .create()
-        .map_err(|e| Error::Kafka(format!("cannot create consumer: {e}")))?;
+    let config = kafka.client_config(&[
+        ("group.id", &subscription.subscriber),
+        ("enable.auto.commit", "true"),
+        ("enable.auto.offset.store", "false"),
+        ("auto.offset.reset", "earliest"),
+        ("partition.assignment.strategy", "cooperative-sticky"),
+    ]);
+    let consumer: StreamConsumer = kafka.create(&config, "consumer")?;
     let topics: Vec<&str> = subscription.topics.iter().map(String::as_str).collect();
     consumer
         .subscribe(&topics)
