@@ -2,8 +2,11 @@
 //! running system: no 5xx, no status code, content type, header or body the document
 //! does not declare, schema-valid requests accepted and schema-invalid ones refused
 //! (`--checks all`; `tests/e2e/schemathesis.toml` states the two business rules no JSON
-//! Schema can express). Bounded here; docs/reliability.md has a longer run and its counts.
+//! Schema can express). A few consumers, restaurants and orders are created first and
+//! their ids offered to schemathesis, so requests also reach existing resources.
+//! Bounded here; docs/reliability.md has a longer run and its counts.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -26,11 +29,78 @@ struct Run {
     seed: String,
 }
 
-fn run_schemathesis(schemathesis: &Path, url: &str, reports: &Path) -> (Run, String) {
+/// Ids that exist, per service binary: `(parameter binding, ids)`. schemathesis draws a
+/// parameter from its ids with probability 0.8 (else generates one), so requests also
+/// reach past "not found" and "unknown restaurant": reads, cancels, priced orders, and
+/// `expand=consumer` calling consumer-service.
+type Known = Vec<(&'static str, Vec<String>)>;
+
+async fn seed(system: &mut System) -> Vec<(&'static str, Known)> {
+    let mut consumers = Vec::new();
+    let mut restaurants = Vec::new();
+    let mut orders = Vec::new();
+    for name in ["Ada", "Grace"] {
+        let consumer = system.create_consumer(name).await;
+        let restaurant = system
+            .create_restaurant(&[("samosa", 250), ("dal", 700)])
+            .await;
+        let order = system
+            .place_order(consumer, restaurant, &[("samosa", 2)])
+            .await;
+        consumers.push(consumer.to_string());
+        restaurants.push(restaurant.to_string());
+        orders.push(order["id"].as_str().unwrap().to_owned());
+    }
+    let items = vec!["samosa".to_owned(), "dal".to_owned()];
+    vec![
+        ("consumer-service", vec![("path.id", consumers.clone())]),
+        ("restaurant-service", vec![("path.id", restaurants.clone())]),
+        (
+            "order-service",
+            vec![
+                ("path.id", orders),
+                ("body.consumer_id", consumers),
+                ("body.restaurant_id", restaurants),
+                ("body.line_items[*].menu_item_id", items),
+            ],
+        ),
+    ]
+}
+
+/// tests/e2e/schemathesis.toml plus the known ids as dictionaries bound to parameters.
+fn config_with(known: &Known, reports: &Path) -> std::path::PathBuf {
+    let mut config =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schemathesis.toml"))
+            .unwrap();
+    config.push_str("\n[dictionaries]\n");
+    for (index, (_, ids)) in known.iter().enumerate() {
+        let values: Vec<String> = ids.iter().map(|id| format!("{id:?}")).collect();
+        config.push_str(&format!(
+            "known{index} = {{ values = [{}] }}\n",
+            values.join(", ")
+        ));
+    }
+    config.push_str("\n[parameters]\n");
+    for (index, (binding, _)) in known.iter().enumerate() {
+        config.push_str(&format!(
+            "{binding:?} = {{ dictionary = \"known{index}\", probability = 0.8 }}\n"
+        ));
+    }
+    let path = reports.join("schemathesis.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+fn run_schemathesis(
+    schemathesis: &Path,
+    url: &str,
+    known: &Known,
+    reports: &Path,
+) -> (Run, String) {
     let examples =
         std::env::var("FTGO_FUZZ_EXAMPLES").unwrap_or_else(|_| DEFAULT_EXAMPLES.to_owned());
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemathesis.toml");
     std::fs::create_dir_all(reports).unwrap();
+    let config = config_with(known, reports);
     let report = reports.join("report.json");
     let output = Command::new(schemathesis)
         .arg("--config-file")
@@ -80,19 +150,52 @@ fn run_schemathesis(schemathesis: &Path, url: &str, reports: &Path) -> (Run, Str
     (run, text)
 }
 
+/// The service's API responses so far by status code (`ftgo_http_requests_total`), to
+/// show how far the generated requests got (2xx) besides being refused (4xx).
+async fn responses_by_status(system: &mut System, binary: &str) -> BTreeMap<String, f64> {
+    let address = system.stack.service(binary, 0).http_address();
+    let (_, metrics) = ftgo_harness::http::get(address, "/metrics")
+        .await
+        .unwrap_or_default();
+    let mut by_status = BTreeMap::new();
+    for line in metrics.lines() {
+        let Some(labels) = line.strip_prefix("ftgo_http_requests_total{") else {
+            continue;
+        };
+        let status = labels
+            .split("status=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next());
+        let value = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok());
+        if let (Some(status), Some(value)) = (status, value) {
+            *by_status.entry(status.to_owned()).or_insert(0.0) += value;
+        }
+    }
+    by_status
+}
+
 #[tokio::test]
 async fn every_api_conforms_to_its_openapi_document_under_fuzzing() {
     let schemathesis = prereqs::ensure_schemathesis(&|line| eprintln!("[install] {line}")).unwrap();
     let mut system = System::start().await;
+    let known = seed(&mut system).await;
     let reports = system.stack.dir().join("schemathesis");
     let mut problems = Vec::new();
     for binary in SERVICE_BINARIES {
         let url = system.url(binary);
-        let (run, output) = run_schemathesis(&schemathesis, &url, &reports.join(binary));
+        let before = responses_by_status(&mut system, binary).await;
+        let (_, known) = known.iter().find(|(b, _)| *b == binary).unwrap();
+        let (run, output) = run_schemathesis(&schemathesis, &url, known, &reports.join(binary));
         eprintln!(
             "[fuzz] {binary}: {} operations, {} test cases, {} failures, {} errors (seed {})",
             run.operations, run.test_cases, run.failures, run.errors, run.seed
         );
+        let after = responses_by_status(&mut system, binary).await;
+        let spread: Vec<String> = after
+            .iter()
+            .map(|(status, n)| format!("{status}: {}", n - before.get(status).unwrap_or(&0.0)))
+            .collect();
+        eprintln!("[fuzz] {binary} answered {}", spread.join(", "));
         assert!(run.operations > 1, "{binary}: nothing tested: {output}");
         if run.failures > 0 || run.errors > 0 {
             problems.push(format!("{binary}:\n{output}"));
