@@ -149,8 +149,16 @@ fn valid_payloads(id: Uuid, text: String, cents: i64, quantity: u32) -> Vec<Vec<
     ]
 }
 
+/// Cases per property: 2000 in the test command, `PROPTEST_CASES` for a longer run.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2_000))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     /// Any headers, key and payload: the envelope decodes or is poison, and so is every
     /// payload decoder's answer on what decodes.
