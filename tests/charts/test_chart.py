@@ -58,6 +58,7 @@ VALUE_SETS: dict[str, tuple[str, str, dict]] = {
                     "sasl.username": "ftgo",
                 },
                 "secretConfig": {"existingSecret": "ftgo-kafka", "key": "kafka.yaml"},
+                "caSecret": {"existingSecret": "kafka-ca", "key": "ca.crt"},
             },
             "services": {
                 "order-service": {
@@ -119,6 +120,7 @@ BAD_VALUES = [
     ({"relay": {"replicas": 0}}, "/relay/replicas"),
     ({"relay": {"leaderElection": {"leaseDurationMs": 500}}}, "/relay/leaderElection/leaseDurationMs"),
     ({"kafka": {"properties": {"sasl.password": "hunter2"}}}, "/kafka/properties/sasl.password"),
+    ({"kafka": {"properties": {"ssl.ca.location": "/x"}}}, "/kafka/properties/ssl.ca.location"),
     ({"database": {"password": "hunter2"}}, "password"),
     ({"services": {"order-service": {"replicas": 0}}}, "/services/order-service/replicas"),
     ({"http": {"port": 80}}, "/http/port"),
@@ -257,6 +259,41 @@ def test_hardening_probes_and_secrets(rendered):
                         ].endswith("PASSWORD_FILE")
             for volume in spec.get("volumes", []):
                 assert set(volume) & {"secret", "configMap", "emptyDir"}, volume
+
+
+def test_kafka_security_settings_come_from_values_and_mounted_secrets(rendered):
+    """SASL/TLS: non-secret properties as variables, the secret settings file and the CA
+    bundle as read-only Secret volumes the variables point into; no secret value and no
+    Secret object in the rendered chart."""
+    for name, docs in rendered.items():
+        _, _, values = VALUE_SETS[name]
+        kafka = values.get("kafka", {})
+        secret_config = kafka.get("secretConfig", {}).get("existingSecret")
+        ca = kafka.get("caSecret", {}).get("existingSecret")
+        assert not [d for d in docs if d["kind"] == "Secret"], name
+        for doc in (d for d in docs if d["kind"] == "Deployment"):
+            spec = pod_spec(doc)
+            volumes = {v["name"]: v for v in spec.get("volumes", [])}
+            (c,) = containers(doc)
+            env = env_of(c)
+            mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
+            for key, value in kafka.get("properties", {}).items():
+                variable = "FTGO_KAFKA__PROPERTIES__" + key.replace(".", "_").upper()
+                assert env[variable]["value"] == value, (name, variable)
+            assert not [e for e in env if "SASL_PASSWORD" in e or e.endswith("KEY_PEM")], name
+            for volume, secret, variable, key in [
+                ("kafka-secret-config", secret_config, "FTGO_CONFIG_FILE", "secretConfig"),
+                ("kafka-ca", ca, "FTGO_KAFKA__PROPERTIES__SSL_CA_LOCATION", "caSecret"),
+            ]:
+                if not secret:
+                    assert volume not in volumes and variable not in env, (name, volume)
+                    continue
+                assert volumes[volume]["secret"]["secretName"] == secret, (name, volume)
+                assert mounts[volume]["readOnly"] is True, (name, volume)
+                path = f'{mounts[volume]["mountPath"]}/{kafka[key]["key"]}'
+                assert env[variable]["value"] == path, (name, variable)
+        if secret_config or ca:
+            report(f"{name}: Kafka SASL/TLS settings from Secrets {secret_config}, {ca}")
 
 
 def test_discovery_is_by_service_dns_name(rendered):

@@ -9,14 +9,13 @@ use std::time::Duration;
 
 use platform::config::KafkaSettings;
 use platform::messaging::headers;
-use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer, PurgeConfig};
 
 use super::{DeadLetter, Delivered, Delivery, OutboxRecord, Retry, Sink};
+use crate::Result;
 use crate::config::RelayOptions;
-use crate::{Error, Result};
 
 /// How long to wait before trying again when the producer's queue is full.
 const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(1);
@@ -43,28 +42,19 @@ impl std::fmt::Debug for KafkaSink {
 impl KafkaSink {
     /// Creates the producer. Connecting happens in the background.
     pub fn new(kafka: &KafkaSettings, options: &RelayOptions, client_id: &str) -> Result<Self> {
-        let mut config = ClientConfig::new();
-        config
-            .set("bootstrap.servers", &kafka.brokers)
-            .set("client.id", client_id)
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("partitioner", "murmur2_random")
-            .set("linger.ms", options.linger_ms.to_string())
-            .set(
-                "message.timeout.ms",
-                options.delivery_timeout_ms.to_string(),
-            )
-            .set(
-                "queue.buffering.max.messages",
-                (options.max_in_flight * 2 + 1_000).to_string(),
-            );
-        for (key, value) in kafka.client_properties() {
-            config.set(key, value);
-        }
-        let producer = config
-            .create()
-            .map_err(|e| Error::Kafka(format!("cannot create producer: {e}")))?;
+        let linger = options.linger_ms.to_string();
+        let timeout = options.delivery_timeout_ms.to_string();
+        let queue = (options.max_in_flight * 2 + 1_000).to_string();
+        let config = kafka.client_config(&[
+            ("client.id", client_id),
+            ("enable.idempotence", "true"),
+            ("acks", "all"),
+            ("partitioner", "murmur2_random"),
+            ("linger.ms", &linger),
+            ("message.timeout.ms", &timeout),
+            ("queue.buffering.max.messages", &queue),
+        ]);
+        let producer = kafka.create(&config, "producer")?;
         Ok(Self {
             producer,
             dead_letter_topic: options.dead_letter_topic.clone(),

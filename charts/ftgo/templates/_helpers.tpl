@@ -76,11 +76,25 @@ seccompProfile:
 - name: FTGO_CONFIG_FILE
   value: /var/run/secrets/ftgo/kafka/{{ $root.Values.kafka.secretConfig.key }}
 {{- end }}
+{{- if $root.Values.kafka.caSecret.existingSecret }}
+- name: FTGO_KAFKA__PROPERTIES__SSL_CA_LOCATION
+  value: /var/run/secrets/ftgo/kafka-ca/{{ $root.Values.kafka.caSecret.key }}
+{{- end }}
 {{- end -}}
 
-{{/* Secret volumes: the database password and, if set, the Kafka secret settings.
-     (dict "root" $ "svc" $svc) */}}
+{{/* Secret volumes: the database password and, if set, the Kafka secret settings and
+     the CA bundle of the Kafka brokers' TLS certificates. (dict "root" $ "svc" $svc) */}}
 {{- define "ftgo.passwordVolume" -}}
+{{- $ca := .root.Values.kafka.caSecret -}}
+{{- if $ca.existingSecret }}
+- name: kafka-ca
+  secret:
+    secretName: {{ $ca.existingSecret }}
+    defaultMode: 0444
+    items:
+      - key: {{ $ca.key }}
+        path: {{ $ca.key }}
+{{- end }}
 {{- $kafka := .root.Values.kafka.secretConfig -}}
 {{- if $kafka.existingSecret }}
 - name: kafka-secret-config
@@ -140,6 +154,11 @@ app.kubernetes.io/name: {{ .name }}
 {{- if .Values.kafka.secretConfig.existingSecret }}
 - name: kafka-secret-config
   mountPath: /var/run/secrets/ftgo/kafka
+  readOnly: true
+{{- end }}
+{{- if .Values.kafka.caSecret.existingSecret }}
+- name: kafka-ca
+  mountPath: /var/run/secrets/ftgo/kafka-ca
   readOnly: true
 {{- end }}
 {{- end -}}

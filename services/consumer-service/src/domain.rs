@@ -10,7 +10,7 @@ use crate::{Error, Result};
 pub const DEFAULT_ORDER_LIMIT_CENTS: i64 = 100_000;
 
 /// Longest consumer name, in characters (the table checks it too).
-pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_NAME_CHARS: usize = platform::http::text::MAX_NAME_CHARS;
 
 /// A registration that passed validation: what gets stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,16 +24,10 @@ pub struct Registration {
 impl Registration {
     /// Validates a registration; errors name the field as the API spells it.
     pub fn new(name: &str, order_limit_cents: Option<i64>) -> Result<Self> {
+        // The limit counts the blanks around the name, as the OpenAPI document does.
+        platform::http::text::check(name, MAX_NAME_CHARS)
+            .map_err(|reason| Error::invalid("name", reason))?;
         let name = name.trim();
-        if name.is_empty() {
-            return Err(Error::invalid("name", "must not be blank"));
-        }
-        if name.chars().count() > MAX_NAME_CHARS {
-            return Err(Error::invalid(
-                "name",
-                format!("must be at most {MAX_NAME_CHARS} characters"),
-            ));
-        }
         let order_limit_cents = order_limit_cents.unwrap_or(DEFAULT_ORDER_LIMIT_CENTS);
         if order_limit_cents < 0 {
             return Err(Error::invalid("order_limit_cents", "must not be negative"));

@@ -5,14 +5,15 @@
 use std::collections::HashMap;
 
 use platform::contracts::{LineItem, MenuItem};
+use platform::http::text;
 use uuid::Uuid;
 
 use crate::{Error, Result};
 
 /// Longest restaurant or dish name, in characters (the table checks restaurant names).
-pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_NAME_CHARS: usize = text::MAX_NAME_CHARS;
 /// Longest menu item id, in characters.
-pub const MAX_ITEM_ID_CHARS: usize = 100;
+pub const MAX_ITEM_ID_CHARS: usize = text::MAX_ID_CHARS;
 /// Most items on one menu: a menu travels whole in every `MenuRevised` event.
 pub const MAX_MENU_ITEMS: usize = 500;
 
@@ -36,15 +37,8 @@ impl Menu {
         let mut seen: HashMap<&str, usize> = HashMap::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let field = |name: &str| format!("menu[{i}].{name}");
-            if item.id.trim().is_empty() {
-                return Err(Error::invalid(field("id"), "must not be blank"));
-            }
-            if item.id.chars().count() > MAX_ITEM_ID_CHARS {
-                return Err(Error::invalid(
-                    field("id"),
-                    format!("must be at most {MAX_ITEM_ID_CHARS} characters"),
-                ));
-            }
+            text::check(&item.id, MAX_ITEM_ID_CHARS)
+                .map_err(|reason| Error::invalid(field("id"), reason))?;
             if let Some(first) = seen.insert(item.id.as_str(), i) {
                 return Err(Error::invalid(
                     field("id"),
@@ -78,16 +72,11 @@ impl Menu {
     }
 }
 
-/// Checks a display name; `Err` holds the reason.
+/// Checks a display name (the limit counts the blanks around it, as the OpenAPI document
+/// does) and trims it; `Err` holds the reason.
 fn display_name(value: &str) -> Result<&str, String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err("must not be blank".into());
-    }
-    if value.chars().count() > MAX_NAME_CHARS {
-        return Err(format!("must be at most {MAX_NAME_CHARS} characters"));
-    }
-    Ok(value)
+    text::check(value, MAX_NAME_CHARS)?;
+    Ok(value.trim())
 }
 
 /// A restaurant, as stored and as the events describe it.

@@ -1,8 +1,10 @@
 //! The FTGO system end to end: every part a real process, every call real HTTP or Kafka.
 
 mod api;
+mod fuzz_api;
 mod messaging;
 mod observability;
 mod order_flow;
 mod resilience;
+mod secrets;
 mod support;

@@ -57,6 +57,15 @@ impl System {
 
     /// Starts everything; `overrides` are `(binary, env key, value)`.
     pub async fn start_with(overrides: &[(&str, &str, &str)]) -> Self {
+        Self::start_configured(overrides, &[]).await
+    }
+
+    /// Starts everything; `overrides` are `(binary, env key, value)` for services,
+    /// `relay_env` `(env key, value)` for every relay.
+    pub async fn start_configured(
+        overrides: &[(&str, &str, &str)],
+        relay_env: &[(&str, &str)],
+    ) -> Self {
         let mut service_env: Vec<(String, String, String)> = defaults()
             .into_iter()
             .filter(|(b, k, _)| !overrides.iter().any(|(ob, ok, _)| ob == b && ok == k))
@@ -70,6 +79,10 @@ impl System {
         let stack = Stack::start_with(StackOptions {
             services: true,
             service_env,
+            relay_env: relay_env
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
             ..StackOptions::default()
         })
         .await

@@ -15,6 +15,7 @@ mod error;
 pub mod http;
 pub mod kafka;
 pub mod load;
+pub mod logs;
 pub mod monitoring;
 mod ports;
 mod postgres;

@@ -1,6 +1,7 @@
 //! Finding, and where missing installing, what the stack runs: PostgreSQL's server
 //! binaries, the tansu broker, Prometheus (with promtool) and Chromium (headless, for the
-//! dashboard checks and screenshot).
+//! dashboard checks and screenshot); and the Python tools the checks run (chart tools,
+//! schemathesis).
 //!
 //! Idempotent: a second run finds everything and does nothing. tansu is built from
 //! crates.io once per machine into a cache directory outside the checkout (about 13
@@ -222,6 +223,21 @@ pub fn ensure_chart_tools(progress: &dyn Fn(&str)) -> Result<ChartTools> {
     })
 }
 
+/// The schemathesis release the API fuzzing (`tests/e2e`, fuzz_api) runs with.
+pub const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+/// Makes sure schemathesis is installed, in a venv of its own under
+/// [`cache_dir`]`/schemathesis`, and returns its executable. `$FTGO_SCHEMATHESIS` names
+/// another executable instead.
+pub fn ensure_schemathesis(progress: &dyn Fn(&str)) -> Result<PathBuf> {
+    if let Some(bin) = std::env::var_os("FTGO_SCHEMATHESIS") {
+        return Ok(bin.into());
+    }
+    let dir = cache_dir().join("schemathesis");
+    ensure_venv(progress, &dir, &[SCHEMATHESIS])?;
+    Ok(dir.join("bin").join("schemathesis"))
+}
+
 fn ensure_venv(progress: &dyn Fn(&str), dir: &Path, packages: &[&str]) -> Result<()> {
     let marker = dir.join("installed");
     let wanted = packages.join(" ");
@@ -250,9 +266,9 @@ fn ensure_venv(progress: &dyn Fn(&str), dir: &Path, packages: &[&str]) -> Result
         "--no-input",
     ])
     .args(packages);
-    run("pip install (chart tools)", pip)?;
+    run("pip install", pip)?;
     std::fs::write(&marker, &wanted).map_err(|e| Error::Prerequisite {
-        what: "chart tools",
+        what: "python tools",
         reason: format!("write {}: {e}", marker.display()),
     })?;
     progress(&format!("{wanted}: installed"));

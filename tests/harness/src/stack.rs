@@ -33,6 +33,8 @@ pub struct StackOptions {
     /// Also start Prometheus scraping every service and relay, with the repository's
     /// alert rules and consoles (`cargo dev up` does); implies `services`.
     pub prometheus: bool,
+    /// Extra settings of every relay started with the stack: `(env key, value)`.
+    pub relay_env: Vec<(String, String)>,
 }
 
 /// The service binaries, in start order (order-service calls consumer-service).
@@ -127,8 +129,13 @@ impl Stack {
         stack.write_pgpass()?;
         let services = options.services || options.prometheus;
         if options.relays || services {
+            let env: Vec<(&str, &str)> = options
+                .relay_env
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             for service in SERVICES {
-                stack.start_relay(service, &[]).await?;
+                stack.start_relay(service, &env).await?;
             }
         }
         if services {
@@ -274,6 +281,18 @@ impl Stack {
             .iter()
             .find(|db| db.name == service)
             .unwrap_or_else(|| panic!("no database for service {service}"))
+    }
+
+    /// Every password the stack made (each service role's, the superuser's): secrets a
+    /// test can look for where they must never appear.
+    pub fn passwords(&self) -> Vec<&str> {
+        let mut passwords: Vec<&str> = self
+            .databases
+            .iter()
+            .map(|db| db.password.as_str())
+            .collect();
+        passwords.push(self.postgres.superuser_password());
+        passwords
     }
 
     /// The stack's private directory.

@@ -18,8 +18,9 @@ use platform::http::IdPath;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewConsumer {
-    /// Display name, 1 to 200 characters (surrounding blanks are trimmed).
-    #[schema(min_length = 1, max_length = 200, example = "Alice")]
+    /// Display name, 1 to 200 characters with one that is not blank and no control
+    /// characters (surrounding blanks are trimmed).
+    #[schema(schema_with = platform::http::text::name_schema, example = "Alice")]
     pub name: String,
     /// Largest order total the consumer may place, in cents; 100000 when absent.
     #[serde(default)]

@@ -35,6 +35,7 @@ pub struct ApiState {
     paths(orders::create_order, orders::get_order, orders::cancel_order),
     components(schemas(
         orders::CreateOrder,
+        orders::Expansion,
         OrderRepresentation,
         representation::Link,
         representation::Links,

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use platform::contracts::{LineItem, order};
-use platform::http::{IdPath, Problem, ValidJson};
+use platform::http::{IdPath, Problem, ValidJson, text};
 use platform::outbox;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -25,7 +25,8 @@ pub struct CreateOrder {
     pub consumer_id: Uuid,
     /// From which restaurant.
     pub restaurant_id: Uuid,
-    /// What: at least one line, each with quantity >= 1.
+    /// What: at least one line, each with quantity 1 to 1000.
+    #[schema(min_items = 1)]
     pub line_items: Vec<LineItem>,
 }
 
@@ -38,12 +39,9 @@ impl CreateOrder {
             ));
         }
         for (i, line) in self.line_items.iter().enumerate() {
-            if line.menu_item_id.trim().is_empty() {
-                return Err(Problem::invalid_field(
-                    &format!("line_items[{i}].menu_item_id"),
-                    "menu_item_id must not be empty",
-                ));
-            }
+            text::check(&line.menu_item_id, text::MAX_ID_CHARS).map_err(|reason| {
+                Problem::invalid_field(&format!("line_items[{i}].menu_item_id"), reason)
+            })?;
             if line.quantity == 0 || line.quantity > 1_000 {
                 return Err(Problem::invalid_field(
                     &format!("line_items[{i}].quantity"),
@@ -52,6 +50,28 @@ impl CreateOrder {
             }
         }
         Ok(())
+    }
+}
+
+/// What `GET /v1/orders/{id}?expand=` may include.
+#[derive(Debug, Clone, Copy, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum Expansion {
+    /// The consumer, from consumer-service.
+    Consumer,
+}
+
+impl std::str::FromStr for Expansion {
+    type Err = Problem;
+
+    fn from_str(value: &str) -> Result<Self, Problem> {
+        match value {
+            "consumer" => Ok(Self::Consumer),
+            _ => Err(Problem::invalid_field(
+                "expand",
+                "expand supports only `consumer`",
+            )),
+        }
     }
 }
 
@@ -71,7 +91,8 @@ fn traceparent(headers: &HeaderMap) -> Option<&str> {
     responses(
         (status = 201, description = "Accepted (PENDING)", body = OrderRepresentation),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid, or the restaurant is not known (yet); `field` names it", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -129,13 +150,14 @@ pub async fn create_order(
     path = "/v1/orders/{id}",
     params(
         ("id" = Uuid, Path, description = "Order id"),
-        ("expand" = Option<String>, Query, description = "`consumer` to include the consumer")
+        ("expand" = Option<Expansion>, Query, description = "`consumer` to include the consumer")
     ),
     responses(
         (status = 200, description = "The order", body = OrderRepresentation),
         (status = 400, description = "Invalid id", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown expansion", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "Unknown expansion", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn get_order(
@@ -144,16 +166,8 @@ pub async fn get_order(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Json<OrderRepresentation>, Problem> {
-    let expand_consumer = match query.get("expand").map(String::as_str) {
-        None => false,
-        Some("consumer") => true,
-        Some(_) => {
-            return Err(Problem::invalid_field(
-                "expand",
-                "expand supports only `consumer`",
-            ));
-        }
-    };
+    let expansion = query.get("expand").map(|v| v.parse()).transpose()?;
+    let expand_consumer = matches!(expansion, Some(Expansion::Consumer));
     let client = platform::db::connection(&state.pool).await?;
     let order = repository::find(&**client, id)
         .await?
@@ -185,8 +199,10 @@ pub async fn get_order(
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
         (status = 200, description = "Cancelled", body = OrderRepresentation),
+        (status = 400, description = "Invalid id", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not cancellable in its state", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "Not cancellable in its state", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn cancel_order(

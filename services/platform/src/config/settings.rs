@@ -5,6 +5,9 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
+use rdkafka::ClientConfig;
+use rdkafka::ClientContext;
+use rdkafka::config::{FromClientConfig, FromClientConfigAndContext};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -146,6 +149,51 @@ impl KafkaSettings {
     /// Whether a librdkafka property holds a secret (its value must never be printed).
     pub fn is_secret_property(key: &str) -> bool {
         key.contains("password") || key.contains("secret") || key.ends_with(".pem")
+    }
+
+    /// A librdkafka client configuration: `bootstrap.servers`, then `defaults` (what the
+    /// client needs, e.g. `enable.idempotence`), then the configured properties, which
+    /// win. Every Kafka client of every process is configured here, so security settings
+    /// (SASL, TLS) reach all of them.
+    pub fn client_config(&self, defaults: &[(&str, &str)]) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.brokers);
+        for (key, value) in defaults {
+            config.set(*key, *value);
+        }
+        for (key, value) in self.client_properties() {
+            config.set(key, value);
+        }
+        config
+    }
+
+    /// Creates an rdkafka client (`what` names it in the error). rdkafka's configuration
+    /// errors carry the offending value; secret values are cut out of the message.
+    pub fn create<T: FromClientConfig>(&self, config: &ClientConfig, what: &str) -> Result<T> {
+        config
+            .create()
+            .map_err(|e| Error::Kafka(self.redact(format!("cannot create {what}: {e}"))))
+    }
+
+    /// Like [`Self::create`], with a client context (e.g. one receiving statistics).
+    pub fn create_with_context<C: ClientContext, T: FromClientConfigAndContext<C>>(
+        &self,
+        config: &ClientConfig,
+        context: C,
+        what: &str,
+    ) -> Result<T> {
+        config
+            .create_with_context(context)
+            .map_err(|e| Error::Kafka(self.redact(format!("cannot create {what}: {e}"))))
+    }
+
+    /// `message` with every secret property's value replaced by `[REDACTED]`.
+    pub fn redact(&self, message: String) -> String {
+        self.client_properties()
+            .filter(|(key, value)| Self::is_secret_property(key) && !value.is_empty())
+            .fold(message, |message, (_, value)| {
+                message.replace(value, "[REDACTED]")
+            })
     }
 }
 

@@ -167,3 +167,76 @@ fn the_config_file_variable_names_the_file_and_is_not_a_setting() {
     let s: Sample = ConfigSource::from_env(env).load().unwrap();
     assert_eq!(s.kafka.brokers, "from-file:9092");
 }
+
+/// What the chart mounts as `FTGO_CONFIG_FILE` from `kafka.secretConfig`, with the
+/// non-secret properties from the environment as the chart sets them.
+fn sasl_settings(dir: &std::path::Path) -> Sample {
+    let file = dir.join("kafka.yaml");
+    std::fs::write(
+        &file,
+        format!("kafka:\n  properties:\n    sasl_password: {SECRET}\n"),
+    )
+    .unwrap();
+    let mut source = env(&[
+        ("FTGO_KAFKA__PROPERTIES__SECURITY_PROTOCOL", "SASL_SSL"),
+        ("FTGO_KAFKA__PROPERTIES__SASL_MECHANISM", "SCRAM-SHA-512"),
+        ("FTGO_KAFKA__PROPERTIES__SASL_USERNAME", "ftgo"),
+        (
+            "FTGO_KAFKA__PROPERTIES__SSL_CA_LOCATION",
+            "/var/run/secrets/ftgo/kafka-ca/ca.crt",
+        ),
+    ]);
+    source.file = Some(file);
+    source.load().unwrap()
+}
+
+#[test]
+fn sasl_and_tls_properties_from_file_and_environment_reach_every_rdkafka_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sasl_settings(dir.path());
+    let config = s
+        .kafka
+        .client_config(&[("acks", "all"), ("security.protocol", "x")]);
+    assert_eq!(config.get("bootstrap.servers"), Some("127.0.0.1:9092"));
+    assert_eq!(config.get("acks"), Some("all"));
+    assert_eq!(
+        config.get("security.protocol"),
+        Some("SASL_SSL"),
+        "configured properties win over a client's defaults"
+    );
+    assert_eq!(config.get("sasl.mechanism"), Some("SCRAM-SHA-512"));
+    assert_eq!(config.get("sasl.username"), Some("ftgo"));
+    assert_eq!(config.get("sasl.password"), Some(SECRET));
+    assert_eq!(
+        config.get("ssl.ca.location"),
+        Some("/var/run/secrets/ftgo/kafka-ca/ca.crt")
+    );
+    // librdkafka itself accepts them: it is built with TLS and SCRAM (rdkafka's `ssl`
+    // feature). A client is created (it connects later, in the background); "probe"
+    // makes librdkafka use the system's CA certificates instead of the mounted file.
+    let mut probe = config.clone();
+    probe.set("ssl.ca.location", "probe");
+    let _: rdkafka::producer::BaseProducer = s.kafka.create(&probe, "producer").unwrap();
+    for shown in [format!("{s:?}"), format!("{config:?}")] {
+        assert!(!shown.contains(SECRET), "{shown}");
+    }
+}
+
+#[test]
+fn a_refused_kafka_setting_is_named_without_any_secret_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = sasl_settings(dir.path());
+    // A misspelt secret property: librdkafka refuses it, and rdkafka's error would
+    // carry its value.
+    s.kafka
+        .properties
+        .insert("sasl_passwrd_secret".into(), SECRET.into());
+    let error = s
+        .kafka
+        .create::<rdkafka::producer::BaseProducer>(&s.kafka.client_config(&[]), "producer")
+        .err()
+        .expect("an unknown property is refused")
+        .to_string();
+    assert!(error.contains("sasl.passwrd.secret"), "{error}");
+    assert!(!error.contains(SECRET), "{error}");
+}

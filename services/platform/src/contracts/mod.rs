@@ -65,8 +65,10 @@ pub fn reply(
 #[serde(deny_unknown_fields)]
 pub struct LineItem {
     /// Menu item id within the restaurant's menu.
+    #[schema(schema_with = crate::http::text::id_schema)]
     pub menu_item_id: String,
-    /// How many.
+    /// How many: 1 to 1000.
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: u32,
 }
 
@@ -75,10 +77,13 @@ pub struct LineItem {
 #[serde(deny_unknown_fields)]
 pub struct MenuItem {
     /// Id, unique within the menu.
+    #[schema(schema_with = crate::http::text::id_schema)]
     pub id: String,
-    /// Display name.
+    /// Display name (surrounding blanks are trimmed).
+    #[schema(schema_with = crate::http::text::name_schema)]
     pub name: String,
-    /// Price in cents.
+    /// Price in cents, not negative.
+    #[schema(minimum = 0)]
     pub price_cents: i64,
 }
 

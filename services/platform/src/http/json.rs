@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::problem::Problem;
 
@@ -53,28 +54,49 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
 }
 
 /// Deserializes `body`, mapping errors to problems that name the field.
+///
+/// A number with a zero fraction (`5.0`) is read as the integer it is: JSON Schema's
+/// `integer`, which the OpenAPI documents use, admits it, and so must the server.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let mut value: Value = serde_json::from_slice(body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-json",
+            format!("malformed JSON: {e}"),
+        )
+    })?;
+    integral_numbers_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
-        let inner = error.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "malformed-json",
-                format!("malformed JSON: {inner}"),
-            )
-        } else {
-            // Missing fields are reported by serde at the enclosing object; name them.
-            let message = inner.to_string();
-            let field = match missing_field(&message) {
-                Some(name) if path == "." => name.to_owned(),
-                Some(name) => format!("{path}.{name}"),
-                None => path,
-            };
-            Problem::invalid_field(&field, message)
-        }
+        // Missing fields are reported by serde at the enclosing object; name them.
+        let message = error.into_inner().to_string();
+        let field = match missing_field(&message) {
+            Some(name) if path == "." => name.to_owned(),
+            Some(name) => format!("{path}.{name}"),
+            None => path,
+        };
+        Problem::invalid_field(&field, message)
     })
+}
+
+/// Rewrites floats without a fraction that fit an `i64` or `u64` as integers.
+fn integral_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) if number.is_f64() => {
+            let float = number.as_f64().unwrap_or(f64::NAN);
+            // 2^63 and 2^64 are exact in f64; the casts below are exact inside these bounds.
+            if float.fract() == 0.0 {
+                if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&float) {
+                    *number = (float as i64).into();
+                } else if (0.0..18_446_744_073_709_551_616.0).contains(&float) {
+                    *number = (float as u64).into();
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(members) => members.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
+    }
 }
 
 fn missing_field(message: &str) -> Option<&str> {
@@ -114,6 +136,17 @@ mod tests {
             .unwrap_err();
         assert_eq!(p.status, 422);
         assert_eq!(p.field.as_deref(), Some("items[0].quantity"));
+    }
+
+    #[test]
+    fn integral_floats_are_integers_and_fractions_are_not() {
+        let order: Order =
+            parse(br#"{"consumer_id": 7.0, "items": [{"id": "a", "quantity": 2e0}]}"#).unwrap();
+        assert_eq!((order.consumer_id, order.items[0].quantity), (7, 2));
+        let p = parse::<Order>(br#"{"consumer_id": 7.5, "items": []}"#).unwrap_err();
+        assert_eq!(p.field.as_deref(), Some("consumer_id"));
+        let p = parse::<Order>(br#"{"consumer_id": 1e300, "items": []}"#).unwrap_err();
+        assert_eq!(p.field.as_deref(), Some("consumer_id"));
     }
 
     #[test]

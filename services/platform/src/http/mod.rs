@@ -7,6 +7,7 @@ pub mod json;
 pub mod metrics;
 mod path;
 pub mod problem;
+pub mod text;
 
 pub use json::ValidJson;
 pub use path::IdPath;

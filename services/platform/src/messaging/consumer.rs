@@ -17,10 +17,9 @@ use std::time::{Duration, Instant};
 
 use deadpool_postgres::Pool;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
-use rdkafka::ClientConfig;
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::message::BorrowedMessage;
 use tokio::sync::watch;
 use tokio_postgres::Transaction;
 
@@ -140,23 +139,18 @@ pub async fn run<H: MessageHandler>(
     context: ConsumerContext,
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", &kafka.brokers)
-        .set("group.id", &subscription.subscriber)
-        .set("enable.auto.commit", "true")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("partition.assignment.strategy", "cooperative-sticky")
-        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS);
-    for (key, value) in kafka.client_properties() {
-        config.set(key, value);
-    }
+    let config = kafka.client_config(&[
+        ("group.id", &subscription.subscriber),
+        ("enable.auto.commit", "true"),
+        ("enable.auto.offset.store", "false"),
+        ("auto.offset.reset", "earliest"),
+        ("partition.assignment.strategy", "cooperative-sticky"),
+        ("statistics.interval.ms", STATISTICS_INTERVAL_MS),
+    ]);
     context.metrics.start_counting(&subscription.subscriber);
     let lag = LagContext::new(&subscription.subscriber, context.metrics.lag.clone());
-    let consumer: StreamConsumer<LagContext> = config
-        .create_with_context(lag)
-        .map_err(|e| Error::Kafka(format!("cannot create consumer: {e}")))?;
+    let consumer: StreamConsumer<LagContext> =
+        kafka.create_with_context(&config, lag, "consumer")?;
     let topics: Vec<&str> = subscription.topics.iter().map(String::as_str).collect();
     consumer
         .subscribe(&topics)
@@ -282,19 +276,9 @@ async fn dead_letter(
     context: &ConsumerContext,
 ) {
     tracing::warn!(%reason, topic = raw.topic(), "dead-lettering a consumed message");
-    let headers: Vec<(String, String)> = raw
-        .headers()
-        .map(|h| {
-            h.iter()
-                .map(|h| {
-                    (
-                        h.key.to_owned(),
-                        String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    // Headers rdkafka cannot read (a key that is not UTF-8) are left off; the reason
+    // already says why the message is dead.
+    let headers = super::incoming::read_headers(raw).unwrap_or_default();
     context
         .dead_letters
         .send(

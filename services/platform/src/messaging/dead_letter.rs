@@ -3,13 +3,12 @@
 
 use std::time::Duration;
 
-use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use super::headers;
+use crate::Result;
 use crate::config::KafkaSettings;
-use crate::{Error, Result};
 
 /// Produces dead letters; it retries until the broker acknowledges, so a poison message
 /// is never dropped on the floor.
@@ -30,17 +29,8 @@ impl std::fmt::Debug for DeadLetterProducer {
 impl DeadLetterProducer {
     /// An idempotent producer for `topic`.
     pub fn new(kafka: &KafkaSettings, topic: &str) -> Result<Self> {
-        let mut config = ClientConfig::new();
-        config
-            .set("bootstrap.servers", &kafka.brokers)
-            .set("enable.idempotence", "true")
-            .set("acks", "all");
-        for (key, value) in kafka.client_properties() {
-            config.set(key, value);
-        }
-        let producer = config
-            .create()
-            .map_err(|e| Error::Kafka(format!("cannot create producer: {e}")))?;
+        let config = kafka.client_config(&[("enable.idempotence", "true"), ("acks", "all")]);
+        let producer = kafka.create(&config, "producer")?;
         Ok(Self {
             producer,
             topic: topic.to_owned(),

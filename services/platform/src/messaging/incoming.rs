@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use rdkafka::Message;
-use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::message::Headers;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
@@ -52,10 +52,16 @@ impl From<crate::Error> for HandlingError {
     }
 }
 
-impl IncomingMessage {
-    /// Decodes the envelope; a message without a valid id, type or version is poison.
-    pub fn from_kafka(message: &BorrowedMessage<'_>) -> Result<Self, HandlingError> {
-        let headers: BTreeMap<String, String> = message
+/// Every header as `(key, value)`, values as UTF-8 (lossy).
+///
+/// rdkafka 0.39 panics on a header key that is not UTF-8 (`try_get` unwraps
+/// `CStr::to_str`), and any producer can send one; the panic is caught here so such a
+/// message is poison (dead-lettered) instead of taking the consumer down.
+pub(crate) fn read_headers<M: Message>(
+    message: &M,
+) -> Result<Vec<(String, String)>, HandlingError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        message
             .headers()
             .map(|h| {
                 h.iter()
@@ -67,7 +73,16 @@ impl IncomingMessage {
                     })
                     .collect()
             })
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }))
+    .map_err(|_| HandlingError::Poison("a header key is not UTF-8".into()))
+}
+
+impl IncomingMessage {
+    /// Decodes the envelope; a message without a valid id, type or version is poison.
+    /// Generic over rdkafka's [`Message`] so any bytes can be fed to it in tests.
+    pub fn from_kafka<M: Message>(message: &M) -> Result<Self, HandlingError> {
+        let headers: BTreeMap<String, String> = read_headers(message)?.into_iter().collect();
         let required = |name: &str| {
             headers
                 .get(name)
@@ -114,3 +129,6 @@ impl IncomingMessage {
         self.headers.get(name).map(String::as_str)
     }
 }
+
+#[cfg(test)]
+mod tests;

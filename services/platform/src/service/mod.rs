@@ -18,7 +18,6 @@ use std::time::Duration;
 use axum::Router;
 use deadpool_postgres::Pool;
 use prometheus::Registry;
-use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -97,14 +96,9 @@ impl Platform {
         use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
         use rdkafka::client::DefaultClientContext;
         use rdkafka::error::RDKafkaErrorCode;
-        let mut config = ClientConfig::new();
-        config.set("bootstrap.servers", &self.kafka.brokers);
-        for (key, value) in self.kafka.client_properties() {
-            config.set(key, value);
-        }
-        let admin: AdminClient<DefaultClientContext> = config
-            .create()
-            .map_err(|e| Error::Kafka(format!("cannot create admin client: {e}")))?;
+        let admin: AdminClient<DefaultClientContext> = self
+            .kafka
+            .create(&self.kafka.client_config(&[]), "admin client")?;
         let new: Vec<NewTopic<'_>> = topics
             .iter()
             .map(|t| NewTopic::new(t, TOPIC_PARTITIONS, TopicReplication::Fixed(1)))
@@ -262,16 +256,8 @@ async fn check_readiness(
     readiness: Readiness,
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", &kafka.brokers);
-    for (key, value) in kafka.client_properties() {
-        config.set(key, value);
-    }
-    let probe: Arc<BaseConsumer> = Arc::new(
-        config
-            .create()
-            .map_err(|e| Error::Kafka(format!("cannot create probe client: {e}")))?,
-    );
+    let probe: Arc<BaseConsumer> =
+        Arc::new(kafka.create(&kafka.client_config(&[]), "probe client")?);
     loop {
         let database = match crate::db::connection(&pool).await {
             Ok(client) => client

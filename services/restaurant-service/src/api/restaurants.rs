@@ -27,8 +27,9 @@ use platform::http::IdPath;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRestaurant {
-    /// Display name, 1 to 200 characters (surrounding blanks are trimmed).
-    #[schema(min_length = 1, max_length = 200, example = "Ajanta")]
+    /// Display name, 1 to 200 characters with one that is not blank and no control
+    /// characters (surrounding blanks are trimmed).
+    #[schema(schema_with = platform::http::text::name_schema, example = "Ajanta")]
     pub name: String,
     /// Whether it delivers; orders are rejected while it does not.
     #[serde(default = "delivers_by_default")]

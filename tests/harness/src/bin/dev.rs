@@ -289,6 +289,10 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
         ],
     )?;
     chart_checks()?;
+    // The API fuzzing test (tests/e2e fuzz_api) runs schemathesis; install it here, where
+    // pip's output is seen, rather than inside the test.
+    prereqs::ensure_schemathesis(&|line| eprintln!("[install] {line}"))
+        .context("installing schemathesis")?;
     step(
         "build binaries",
         &["build", "--workspace", "--bins", "--locked"],
