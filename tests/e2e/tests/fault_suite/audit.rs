@@ -154,7 +154,7 @@ struct Snapshot {
 }
 
 /// The state of the invariants at one moment (over everything since the start).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct Audit {
     /// Orders in order-service's database.
     pub orders: usize,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::support::System;
 
 /// What an order asks for, which decides how it must end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// Known consumer within its limit, delivering restaurant, items on the menu.
     Valid,

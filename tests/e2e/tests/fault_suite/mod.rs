@@ -47,7 +47,7 @@ async fn short_form() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "long form (about 30 minutes): run by the command in docs/reliability.md"]
+#[ignore = "long form (about 8 minutes): run by the command in docs/reliability.md"]
 async fn long_form() {
     run(Plan::LONG).await;
 }
