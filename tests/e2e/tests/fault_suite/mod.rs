@@ -166,8 +166,10 @@ async fn run(plan: Plan) {
     );
     assert!(
         audit.quiescent,
-        "not quiescent within {:?} after a fault: {audit}",
-        plan.quiescence
+        "not quiescent within {:?} after a fault: {audit} (every process logs in {}; \
+         FTGO_KEEP_STACK_DIR=1 keeps them)",
+        plan.quiescence,
+        system.stack.logs_dir().display()
     );
     assert!(audit.wrong.is_empty(), "wrong outcomes: {:#?}", audit.wrong);
     assert_eq!(audit.duplicates_applied, 0, "{audit}");
