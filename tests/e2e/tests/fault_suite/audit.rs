@@ -262,7 +262,7 @@ impl Auditor {
         let mut last = None;
         loop {
             if let Some(snapshot) = self.snapshot().await {
-                let mut audit = self.judge(&snapshot, accepted);
+                let mut audit = judge(&self.fixtures, &self.index.borrow(), &snapshot, accepted);
                 audit.quiet_after = started.elapsed();
                 if audit.quiet() {
                     audit.quiescent = true;
@@ -329,64 +329,153 @@ impl Auditor {
         }
         Some(Snapshot { orders, processed })
     }
+}
 
-    fn judge(&self, snapshot: &Snapshot, accepted: &HashSet<Uuid>) -> Audit {
-        let index = self.index.borrow();
-        let mut audit = Audit {
-            orders: snapshot.orders.len(),
-            dead_letters: index.dead_letters,
-            wrong: index.strays.clone(),
-            ..Audit::default()
+/// The invariants' state given what the topics delivered (`index`) and the databases hold.
+fn judge(
+    fixtures: &Fixtures,
+    index: &MessageIndex,
+    snapshot: &Snapshot,
+    accepted: &HashSet<Uuid>,
+) -> Audit {
+    let mut audit = Audit {
+        orders: snapshot.orders.len(),
+        dead_letters: index.dead_letters,
+        wrong: index.strays.clone(),
+        ..Audit::default()
+    };
+    let stored: HashSet<Uuid> = snapshot.orders.iter().map(|o| o.id).collect();
+    audit.accepted_missing = accepted.difference(&stored).count();
+    let mut expected: HashSet<(Uuid, &str)> = HashSet::new();
+    for row in &snapshot.orders {
+        let Some(kind) = fixtures.kind_of(row.consumer_id, row.restaurant_id, &row.line_items)
+        else {
+            audit
+                .wrong
+                .push(format!("order {} was not placed by the suite", row.id));
+            continue;
         };
-        let stored: HashSet<Uuid> = snapshot.orders.iter().map(|o| o.id).collect();
-        audit.accepted_missing = accepted.difference(&stored).count();
-        let mut expected: HashSet<(Uuid, &str)> = HashSet::new();
-        for row in &snapshot.orders {
-            let Some(kind) =
-                self.fixtures
-                    .kind_of(row.consumer_id, row.restaurant_id, &row.line_items)
-            else {
-                audit
-                    .wrong
-                    .push(format!("order {} was not placed by the suite", row.id));
-                continue;
-            };
-            let types = messages_of(kind);
-            expected.extend(types.map(|t| (row.id, t)));
-            audit.lost_messages += types
-                .iter()
-                .filter(|t| !index.effects.contains_key(&(row.id, (**t).to_owned())))
-                .count();
-            let reason = row.rejection_reason.as_deref().unwrap_or("");
-            match (row.state.as_str(), self.fixtures.outcome(kind)) {
-                ("PENDING", _) => audit.pending += 1,
-                ("VALIDATED", Outcome::Validated) => audit.validated += 1,
-                ("REJECTED", Outcome::Rejected(why)) if reason.contains(&why) => {
-                    audit.rejected += 1;
-                }
-                (state, outcome) => audit.wrong.push(format!(
-                    "order {} ({kind:?}) is {state} ({reason}), expected {outcome:?}",
-                    row.id
-                )),
+        let types = messages_of(kind);
+        expected.extend(types.map(|t| (row.id, t)));
+        audit.lost_messages += types
+            .iter()
+            .filter(|t| !index.effects.contains_key(&(row.id, (**t).to_owned())))
+            .count();
+        let reason = row.rejection_reason.as_deref().unwrap_or("");
+        match (row.state.as_str(), fixtures.outcome(kind)) {
+            ("PENDING", _) => audit.pending += 1,
+            ("VALIDATED", Outcome::Validated) => audit.validated += 1,
+            ("REJECTED", Outcome::Rejected(why)) if reason.contains(&why) => {
+                audit.rejected += 1;
             }
+            (state, outcome) => audit.wrong.push(format!(
+                "order {} ({kind:?}) is {state} ({reason}), expected {outcome:?}",
+                row.id
+            )),
         }
-        for ((order_id, message_type), ids) in &index.effects {
-            audit.duplicates_applied += ids.len() - 1;
-            if !expected.contains(&(*order_id, message_type.as_str())) {
-                audit.wrong.push(format!(
-                    "a {message_type} message for order {order_id}, which does not make one"
-                ));
-            }
-        }
-        audit.lost_messages +=
-            RESTAURANT_EVENTS.saturating_sub(index.distinct_on(restaurant::EVENTS));
-        audit.records = index.copies.values().map(|(_, n)| n).sum();
-        audit.distinct = index.copies.len();
-        audit.duplicates_delivered = audit.records - audit.distinct;
-        for (subscriber, topic) in SUBSCRIBERS {
-            let handled = snapshot.processed.get(subscriber).copied().unwrap_or(0);
-            audit.unhandled += index.distinct_on(topic).saturating_sub(handled);
-        }
-        audit
     }
+    for ((order_id, message_type), ids) in &index.effects {
+        audit.duplicates_applied += ids.len() - 1;
+        if !expected.contains(&(*order_id, message_type.as_str())) {
+            audit.wrong.push(format!(
+                "a {message_type} message for order {order_id}, which does not make one"
+            ));
+        }
+    }
+    audit.lost_messages += RESTAURANT_EVENTS.saturating_sub(index.distinct_on(restaurant::EVENTS));
+    audit.records = index.copies.values().map(|(_, n)| n).sum();
+    audit.distinct = index.copies.len();
+    audit.duplicates_delivered = audit.records - audit.distinct;
+    for (subscriber, topic) in SUBSCRIBERS {
+        let handled = snapshot.processed.get(subscriber).copied().unwrap_or(0);
+        audit.unhandled += index.distinct_on(topic).saturating_sub(handled);
+    }
+    audit
+}
+
+/// The audit must be able to fail: each kind of violation, made up, is counted.
+#[test]
+fn lost_duplicated_twice_applied_and_wrong_outcomes_are_each_counted() {
+    use std::collections::BTreeMap;
+
+    let fixtures = Fixtures::made_up();
+    let row = |kind: Kind, state: &str, reason: Option<&str>| {
+        let body = fixtures.body(kind);
+        OrderRow {
+            id: Uuid::now_v7(),
+            consumer_id: body["consumer_id"].as_str().unwrap().parse().unwrap(),
+            restaurant_id: body["restaurant_id"].as_str().unwrap().parse().unwrap(),
+            line_items: body["line_items"].clone(),
+            state: state.to_owned(),
+            rejection_reason: reason.map(str::to_owned),
+        }
+    };
+    let record = |topic: &str, order: Uuid, message_type: &str, id: &str| ReceivedRecord {
+        topic: topic.to_owned(),
+        partition: 0,
+        offset: 0,
+        key: Some(order.to_string()),
+        payload: serde_json::to_vec(&serde_json::json!({ "order_id": order })).unwrap(),
+        headers: BTreeMap::from([
+            (MESSAGE_ID.to_owned(), id.to_owned()),
+            ("message-type".to_owned(), message_type.to_owned()),
+        ]),
+        timestamp: None,
+    };
+    // A valid order, validated: its OrderValidated never arrived (lost), its command was
+    // delivered twice under one id (duplicate delivered) and consumer-service replied
+    // twice (duplicate applied).
+    let valid = row(Kind::Valid, "VALIDATED", None);
+    // An order off the menu that ended VALIDATED: wrong.
+    let off_menu = row(Kind::OffMenu, "VALIDATED", None);
+    let mut records = vec![
+        record(order::EVENTS, valid.id, order::ORDER_CREATED, "a"),
+        record(
+            consumer::COMMANDS,
+            valid.id,
+            consumer::VALIDATE_CONSUMER_INFO,
+            "b",
+        ),
+        record(
+            consumer::COMMANDS,
+            valid.id,
+            consumer::VALIDATE_CONSUMER_INFO,
+            "b",
+        ),
+        record(
+            restaurant::COMMANDS,
+            valid.id,
+            restaurant::VALIDATE_ORDER_DETAILS,
+            "c",
+        ),
+        record(order::REPLIES, valid.id, consumer::CONSUMER_VALIDATED, "d"),
+        record(order::REPLIES, valid.id, consumer::CONSUMER_VALIDATED, "e"),
+        record(
+            order::REPLIES,
+            valid.id,
+            restaurant::ORDER_DETAILS_VALIDATED,
+            "f",
+        ),
+    ];
+    for (i, t) in messages_of(Kind::OffMenu).into_iter().enumerate() {
+        records.push(record(order::EVENTS, off_menu.id, t, &format!("m{i}")));
+    }
+    let mut index = MessageIndex::default();
+    index.absorb(&records);
+    let accepted: HashSet<Uuid> = [valid.id, off_menu.id, Uuid::now_v7()].into();
+    let snapshot = Snapshot {
+        orders: vec![valid, off_menu],
+        processed: HashMap::from([("consumer-service".to_owned(), 1)]),
+    };
+
+    let audit = judge(&fixtures, &index, &snapshot, &accepted);
+    assert_eq!(audit.lost_messages, 1 + RESTAURANT_EVENTS, "{audit}");
+    assert_eq!(audit.accepted_missing, 1, "{audit}");
+    assert_eq!(audit.duplicates_delivered, 1, "{audit}");
+    assert_eq!(audit.duplicates_applied, 1, "{audit}");
+    // Replies: 3 distinct, none processed; restaurant commands: 1, none processed.
+    assert_eq!(audit.unhandled, 3 + 1, "{audit}");
+    assert_eq!(audit.wrong.len(), 1, "{:?}", audit.wrong);
+    assert!(audit.wrong[0].contains("OffMenu"), "{:?}", audit.wrong);
+    assert_eq!((audit.validated, audit.rejected, audit.pending), (1, 0, 0));
 }

@@ -90,8 +90,20 @@ impl Fixtures {
         (fixtures, probes)
     }
 
+    /// Fixtures with made-up ids and nothing behind them, to check the audit's
+    /// arithmetic without a running system.
+    pub fn made_up() -> Self {
+        Self {
+            consumer: Uuid::now_v7(),
+            limited_consumer: Uuid::now_v7(),
+            unknown_consumer: Uuid::now_v7(),
+            restaurant: Uuid::now_v7(),
+            closed_restaurant: Uuid::now_v7(),
+        }
+    }
+
     /// The request body of an order of `kind`.
-    fn body(&self, kind: Kind) -> Value {
+    pub fn body(&self, kind: Kind) -> Value {
         let (consumer, restaurant, items): (Uuid, Uuid, &[(&str, u32)]) = match kind {
             Kind::Valid => (
                 self.consumer,
