@@ -37,6 +37,10 @@ pub struct StackOptions {
     pub relay_env: Vec<(String, String)>,
 }
 
+/// The setting that gives a service instance its static consumer-group member id
+/// (`kafka.properties.group.instance.id`, passed to librdkafka).
+pub const GROUP_INSTANCE_ID: &str = "FTGO_KAFKA__PROPERTIES__GROUP_INSTANCE_ID";
+
 /// The service binaries, in start order (order-service calls consumer-service).
 pub const SERVICE_BINARIES: [&str; 3] = ["consumer-service", "restaurant-service", "order-service"];
 
@@ -227,12 +231,27 @@ impl Stack {
         extra_env: &[(&str, &str)],
     ) -> Result<&mut AppProcess> {
         let database = binary.replace('-', "_");
+        // Static group membership (KIP-345), `<binary>-<index>`, unless the caller names
+        // one: a process killed and restarted under the same id takes its old place in
+        // its consumer groups at once. tansu 0.6.0 sometimes never completes the
+        // rebalance that a new member id would need (docs/reliability.md), which would
+        // stop that service's consumption for good.
+        let index = self
+            .services
+            .iter()
+            .filter(|s| s.binary() == binary)
+            .count();
+        let instance_id = format!("{binary}-{index}");
+        let mut env: Vec<(&str, &str)> = extra_env.to_vec();
+        if !env.iter().any(|(key, _)| *key == GROUP_INSTANCE_ID) {
+            env.push((GROUP_INSTANCE_ID, &instance_id));
+        }
         let service = AppProcess::start(
             binary,
             self.database(&database),
             &self.broker,
             self.dir.path(),
-            extra_env,
+            &env,
         )
         .await?;
         self.services.push(service);

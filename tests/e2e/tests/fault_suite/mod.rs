@@ -29,18 +29,6 @@ use crate::support::System;
 /// outcome must come from the validations.
 const VALIDATION_DEADLINE_MS: &str = "86400000";
 
-/// The setting (`kafka.properties.group.instance.id`, passed to librdkafka) that gives a
-/// service instance static group membership (KIP-345): killed with -9 and started again
-/// under the same id, it takes its old place in its consumer groups at once. Without
-/// it, the restarted process joins as a new member and the group must first expire the
-/// dead one; tansu 0.6.0 sometimes never completes that rebalance (see
-/// docs/reliability.md), which stops that service's consumption for good.
-const GROUP_INSTANCE_ID: &str = "FTGO_KAFKA__PROPERTIES__GROUP_INSTANCE_ID";
-
-fn group_instance_id(binary: &str, instance: usize) -> String {
-    format!("{binary}-{instance}")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn short_form() {
     run(Plan::SHORT).await;
@@ -75,25 +63,17 @@ struct Tally {
 
 async fn run(plan: Plan) {
     let started = Instant::now();
-    let ids: Vec<String> = SERVICE_BINARIES
-        .iter()
-        .map(|binary| group_instance_id(binary, 0))
-        .collect();
-    let mut settings: Vec<(&str, &str, &str)> = SERVICE_BINARIES
-        .iter()
-        .zip(&ids)
-        .map(|(binary, id)| (*binary, GROUP_INSTANCE_ID, id.as_str()))
-        .collect();
-    settings.push((
+    // Every instance runs with static group membership (the harness gives each its own
+    // `group.instance.id`): see docs/reliability.md.
+    let mut system = System::start_with(&[(
         "order-service",
         "FTGO_ORDERS__VALIDATION_DEADLINE_MS",
         VALIDATION_DEADLINE_MS,
-    ));
-    let mut system = System::start_with(&settings).await;
+    )])
+    .await;
     // A second order-service instance: orders keep being accepted while one is down,
     // and the two compete for the replies.
     let consumer_service = system.url("consumer-service");
-    let second_id = group_instance_id("order-service", 1);
     system
         .stack
         .start_service(
@@ -104,7 +84,6 @@ async fn run(plan: Plan) {
                     "FTGO_ORDERS__VALIDATION_DEADLINE_MS",
                     VALIDATION_DEADLINE_MS,
                 ),
-                (GROUP_INSTANCE_ID, second_id.as_str()),
             ],
         )
         .await
