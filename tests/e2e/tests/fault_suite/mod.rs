@@ -18,6 +18,7 @@ use std::fmt::Write;
 use std::time::{Duration, Instant};
 
 use ftgo_harness::SERVICE_BINARIES;
+use ftgo_harness::logs::scan_for_secrets;
 use uuid::Uuid;
 
 use self::audit::{Audit, Auditor};
@@ -159,6 +160,18 @@ async fn run(plan: Plan) {
         schedule.len(),
         "every planned fault was injected"
     );
+    // Crashes, restarts and refused connections are where a password might be printed:
+    // every line any process of the stack logged during the suite is searched for them.
+    let secrets = system.stack.passwords();
+    let scan = scan_for_secrets(system.stack.logs_dir(), &secrets).expect("logs are readable");
+    eprintln!(
+        "[fault suite] secrets: {} log files, {} bytes searched for {} database passwords: {} found",
+        scan.files,
+        scan.bytes,
+        secrets.len(),
+        scan.leaks.len()
+    );
+    assert!(scan.leaks.is_empty(), "secrets in logs: {:?}", scan.leaks);
 }
 
 fn invariants_hold(audit: &Audit) -> bool {
