@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 use crate::checkpoint::Checkpoint;
 use crate::config::RelaySettings;
+use crate::decode::Mapper;
 use crate::leader::{Leadership, Role};
 use crate::metrics::RelayMetrics;
 use crate::pipeline::{self, SessionContext, SessionEnd};
@@ -39,6 +40,7 @@ pub struct Relay {
     readiness: Readiness,
     server: HttpServer,
     leadership: Leadership,
+    mapper: Mapper,
 }
 
 impl Relay {
@@ -46,6 +48,7 @@ impl Relay {
     /// and, if enabled, starts leader election.
     pub async fn build(settings: RelaySettings) -> Result<Self> {
         settings.leader_election.validate()?;
+        let mapper = Mapper::new(&settings)?;
         let leadership = if settings.leader_election.enabled {
             Leadership::start(&settings.leader_election).await?
         } else {
@@ -65,6 +68,7 @@ impl Relay {
             readiness,
             server,
             leadership,
+            mapper,
         })
     }
 
@@ -114,6 +118,7 @@ impl Relay {
                 Some(sink) => {
                     session(
                         &self.settings,
+                        &self.mapper,
                         &self.metrics,
                         &self.readiness,
                         sink,
@@ -214,6 +219,7 @@ async fn stand_by(
 /// streaming (a failure after that resets the backoff).
 async fn session(
     settings: &RelaySettings,
+    mapper: &Mapper,
     metrics: &RelayMetrics,
     readiness: &Readiness,
     sink: &KafkaSink,
@@ -234,6 +240,7 @@ async fn session(
     let context = SessionContext {
         metrics,
         table: settings.relay.table_name(),
+        mapper,
         max_in_flight: settings.relay.max_in_flight,
         status_interval: Duration::from_millis(settings.relay.status_interval_ms),
     };

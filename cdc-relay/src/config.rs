@@ -20,10 +20,75 @@ pub struct RelaySettings {
     /// Replication and delivery tuning.
     #[serde(default)]
     pub relay: RelayOptions,
+    /// The layout of the outbox table `relay.table`: this project's (default) or the one
+    /// Debezium's Outbox Event Router reads.
+    #[serde(default)]
+    pub layout: Layout,
+    /// How a Debezium-layout row becomes a record (`layout: debezium` only).
+    #[serde(default)]
+    pub debezium: DebeziumSettings,
     /// Which replica streams, when several run (Kubernetes): off by default, so a single
     /// relay (the local stack) runs without any Kubernetes API.
     #[serde(default)]
     pub leader_election: LeaderElectionSettings,
+}
+
+/// Which columns an outbox row has and how they map to a record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// This project's outbox (`platform::outbox::schema`): the row names its topic, key
+    /// and headers.
+    #[default]
+    Ftgo,
+    /// Debezium's outbox (`id`, `aggregatetype`, `aggregateid`, `type`, `payload`, ...),
+    /// routed as its Outbox Event Router does (see [`crate::decode::debezium`]).
+    Debezium,
+}
+
+/// The Outbox Event Router's options this relay implements, under the SMT's names with
+/// `.` written as `_` (`route.topic.replacement` is `route_topic_replacement`). The
+/// defaults are Debezium's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DebeziumSettings {
+    /// `table.field.event.id`: the column published as the `id` header.
+    pub table_field_event_id: String,
+    /// `table.field.event.key`: the column that is the record key.
+    pub table_field_event_key: String,
+    /// `table.field.event.payload`: the column that is the record value, as is.
+    pub table_field_event_payload: String,
+    /// `route.by.field`: the column whose value names the topic.
+    pub route_by_field: String,
+    /// `route.topic.regex`: matched against the whole `route.by.field` value.
+    pub route_topic_regex: String,
+    /// `route.topic.replacement`: the topic, with `${group}` / `$n` from the regex.
+    pub route_topic_replacement: String,
+    /// `table.fields.additional.placement`: `column:header[:alias]`, comma-separated
+    /// (`envelope` and `partition` placements are refused at start).
+    pub table_fields_additional_placement: String,
+    /// `table.fields.additional.error.on.missing`: a placed column missing from the
+    /// table dead-letters the row (Debezium: fails) instead of being skipped.
+    pub table_fields_additional_error_on_missing: bool,
+    /// `tracing.span.context.field`: optional column holding a `java.util.Properties`
+    /// text of the writer's trace context, published as headers.
+    pub tracing_span_context_field: String,
+}
+
+impl Default for DebeziumSettings {
+    fn default() -> Self {
+        Self {
+            table_field_event_id: "id".into(),
+            table_field_event_key: "aggregateid".into(),
+            table_field_event_payload: "payload".into(),
+            route_by_field: "aggregatetype".into(),
+            route_topic_regex: "(?<routedByValue>.*)".into(),
+            route_topic_replacement: "outbox.event.${routedByValue}".into(),
+            table_fields_additional_placement: String::new(),
+            table_fields_additional_error_on_missing: true,
+            tracing_span_context_field: "tracingspancontext".into(),
+        }
+    }
 }
 
 /// Leader election through a `coordination.k8s.io` Lease (see [`crate::leader`]).

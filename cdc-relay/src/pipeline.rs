@@ -8,7 +8,7 @@ use futures_util::stream::FuturesUnordered;
 use pgwire_replication::{ReplicationClient, ReplicationEvent};
 
 use crate::checkpoint::{Checkpoint, TxnSeq};
-use crate::decode::outbox::to_record;
+use crate::decode::Mapper;
 use crate::decode::pgoutput::{PgOutputMessage, Relations, decode};
 use crate::metrics::RelayMetrics;
 use crate::sink::{Delivered, Retry, Sink};
@@ -26,6 +26,8 @@ pub(crate) struct SessionContext<'a> {
     pub metrics: &'a RelayMetrics,
     /// The outbox table as (schema, table).
     pub table: (&'a str, &'a str),
+    /// How its rows become records.
+    pub mapper: &'a Mapper,
     pub max_in_flight: usize,
     pub status_interval: Duration,
 }
@@ -93,7 +95,7 @@ pub(crate) async fn run<S: Sink>(
                                 if (relation.schema.as_str(), relation.table.as_str()) != context.table {
                                     continue;
                                 }
-                                let delivery = match to_record(relation, &values, commit_micros / 1000) {
+                                let delivery = match context.mapper.to_record(relation, &values, commit_micros / 1000) {
                                     Ok(record) => sink.publish(record).await,
                                     Err(letter) => sink.dead_letter(letter).await,
                                 };

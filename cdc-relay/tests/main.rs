@@ -1,6 +1,7 @@
 //! The relay against real PostgreSQL, a real broker and real relay processes.
 
 mod dead_letter;
+mod debezium;
 mod delivery;
 mod faults;
 mod idle_wal;

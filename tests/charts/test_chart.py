@@ -130,6 +130,12 @@ BAD_VALUES = [
         {"services": {"consumer-service": {"database": {"existingSecret": "Bad_Name"}}}},
         "/services/consumer-service/database/existingSecret",
     ),
+    ({"relay": {"layout": "avro"}}, "/relay/layout"),
+    ({"relay": {"debezium": {"route_topic_replacment": "x"}}}, "route_topic_replacment"),
+    (
+        {"relay": {"debezium": {"table_fields_additional_placement": "type:envelope"}}},
+        "/relay/debezium/table_fields_additional_placement",
+    ),
     ({"unknownKey": True}, "unknownKey"),
 ]
 
@@ -296,6 +302,42 @@ def test_kafka_security_settings_come_from_values_and_mounted_secrets(rendered):
             report(f"{name}: Kafka SASL/TLS settings from Secrets {secret_config}, {ca}")
 
 
+def test_relays_read_the_configured_outbox_layout(rendered):
+    """`relay.layout`, `relay.table` and `relay.debezium` reach every relay as the
+    variables the relay reads; the defaults name this project's layout and nothing else."""
+    for name, docs in rendered.items():
+        for doc in (d for d in docs if d["kind"] == "Deployment"):
+            if not doc["metadata"]["name"].endswith("-relay"):
+                continue
+            env = env_of(containers(doc)[0])
+            assert env["FTGO_LAYOUT"]["value"] == "ftgo", name
+            assert not [e for e in env if e.startswith("FTGO_DEBEZIUM__")], name
+            assert "FTGO_RELAY__TABLE" not in env, name
+    values = {
+        "relay": {
+            "layout": "debezium",
+            "table": "inventory.outboxevent",
+            "debezium": {
+                "route_topic_replacement": "events.${routedByValue}",
+                "table_fields_additional_placement": "type:header:eventType",
+                "table_fields_additional_error_on_missing": False,
+            },
+        }
+    }
+    docs = documents(render(values, "ftgo", "ftgo"))
+    relays = [
+        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-relay")
+    ]
+    assert len(relays) == len(SERVICES)
+    for doc in relays:
+        env = {k: v["value"] for k, v in env_of(containers(doc)[0]).items() if "value" in v}
+        assert env["FTGO_LAYOUT"] == "debezium"
+        assert env["FTGO_RELAY__TABLE"] == "inventory.outboxevent"
+        assert env["FTGO_DEBEZIUM__ROUTE_TOPIC_REPLACEMENT"] == "events.${routedByValue}"
+        assert env["FTGO_DEBEZIUM__TABLE_FIELDS_ADDITIONAL_PLACEMENT"] == "type:header:eventType"
+        assert env["FTGO_DEBEZIUM__TABLE_FIELDS_ADDITIONAL_ERROR_ON_MISSING"] == "false"
+
+
 def test_discovery_is_by_service_dns_name(rendered):
     for name, docs in rendered.items():
         release, _, values = VALUE_SETS[name]
@@ -373,7 +415,9 @@ def test_relays_elect_a_leader_through_a_lease_with_least_privilege(rendered):
     for name, docs in rendered.items():
         release, namespace, values = VALUE_SETS[name]
         merged = deep_merge(yaml.safe_load((CHART / "values.yaml").read_text()), values)
-        relays = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-relay")]
+        relays = [
+        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-relay")
+    ]
         accounts = {d["metadata"]["name"] for d in docs if d["kind"] == "ServiceAccount"}
         role = next(d for d in docs if d["kind"] == "Role")
         binding = next(d for d in docs if d["kind"] == "RoleBinding")

@@ -4,6 +4,7 @@ use platform::messaging::headers;
 use platform::outbox::schema::columns;
 
 use super::pgoutput::{Relation, Value};
+use super::row::Row;
 use crate::sink::{DeadLetter, OutboxRecord};
 
 /// Builds the record for an inserted outbox row, or says why it cannot be published
@@ -26,15 +27,11 @@ pub fn to_record(
     let message_type = row.text(columns::MESSAGE_TYPE).map_err(fail)?;
     let schema_version = row.text(columns::SCHEMA_VERSION).map_err(fail)?;
     let header_json = row.text(columns::HEADERS).map_err(fail)?;
-    let payload_hex = row.text(columns::PAYLOAD).map_err(fail)?;
 
     if topic.is_empty() {
         return Err(fail("column destination is empty".into()));
     }
-    let payload = payload_hex
-        .strip_prefix("\\x")
-        .and_then(|hex_digits| hex::decode(hex_digits).ok())
-        .ok_or_else(|| fail("column payload is not bytea hex output".into()))?;
+    let payload = row.bytea(columns::PAYLOAD).map_err(fail)?;
     let extra: serde_json::Map<String, serde_json::Value> = serde_json::from_str(header_json)
         .map_err(|e| fail(format!("column headers is not a JSON object: {e}")))?;
 
@@ -64,49 +61,6 @@ pub fn to_record(
     })
 }
 
-struct Row<'a> {
-    relation: &'a Relation,
-    values: &'a [Value],
-}
-
-impl Row<'_> {
-    fn text(&self, column: &str) -> Result<&str, String> {
-        let index = self
-            .relation
-            .columns
-            .iter()
-            .position(|c| c == column)
-            .ok_or_else(|| format!("table has no column {column}"))?;
-        match self.values.get(index) {
-            Some(Value::Text(bytes)) => {
-                std::str::from_utf8(bytes).map_err(|_| format!("column {column} is not UTF-8 text"))
-            }
-            Some(Value::Null) => Err(format!("column {column} is NULL")),
-            Some(Value::Unchanged) | None => Err(format!("column {column} has no value")),
-        }
-    }
-
-    /// The row as a JSON object of text values, for the dead-letter topic.
-    fn to_json(&self) -> Vec<u8> {
-        let object: serde_json::Map<String, serde_json::Value> = self
-            .relation
-            .columns
-            .iter()
-            .zip(self.values)
-            .map(|(name, value)| {
-                let value = match value {
-                    Value::Text(bytes) => {
-                        serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned())
-                    }
-                    Value::Null | Value::Unchanged => serde_json::Value::Null,
-                };
-                (name.clone(), value)
-            })
-            .collect();
-        serde_json::to_vec(&object).unwrap_or_default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
@@ -130,6 +84,7 @@ mod tests {
             ]
             .map(String::from)
             .to_vec(),
+            column_types: vec![20, 2950, 25, 25, 25, 23, 3802, 17, 1184],
         }
     }
 

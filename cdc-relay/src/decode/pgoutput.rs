@@ -19,6 +19,8 @@ pub struct Relation {
     pub table: String,
     /// Column names in tuple order.
     pub columns: Vec<String>,
+    /// Column type OIDs in tuple order (a `bytea` payload is decoded from its hex text).
+    pub column_types: Vec<u32>,
 }
 
 /// One column value of a tuple.
@@ -71,10 +73,11 @@ pub fn decode(mut buf: Bytes) -> Result<PgOutputMessage> {
             let _replica_identity = take_u8(&mut buf)?;
             let count = take_i16(&mut buf)?;
             let mut columns = Vec::with_capacity(count.max(0) as usize);
+            let mut column_types = Vec::with_capacity(count.max(0) as usize);
             for _ in 0..count {
                 let _flags = take_u8(&mut buf)?;
                 columns.push(take_cstr(&mut buf)?);
-                let _type_oid = take_u32(&mut buf)?;
+                column_types.push(take_u32(&mut buf)?);
                 let _type_modifier = take_u32(&mut buf)?;
             }
             Ok(PgOutputMessage::Relation {
@@ -83,6 +86,7 @@ pub fn decode(mut buf: Bytes) -> Result<PgOutputMessage> {
                     schema,
                     table,
                     columns,
+                    column_types,
                 },
             })
         }
@@ -213,6 +217,7 @@ mod tests {
         assert_eq!(id, 16384);
         assert_eq!(relation.table, "outbox");
         assert_eq!(relation.columns, vec!["id", "payload"]);
+        assert_eq!(relation.column_types, vec![25, 25]);
         assert_eq!(
             decode(insert_message()).unwrap(),
             PgOutputMessage::Insert {
