@@ -184,4 +184,87 @@ mod tests {
             );
         }
     }
+
+    /// The proto message name of contract `T` (`ftgo.messages.v1.OrderCreated`), from
+    /// the path of its generated type.
+    fn proto_of<T: Contract>() -> String {
+        let rust_path = std::any::type_name::<T::Proto>();
+        let short = rust_path.rsplit("::").next().unwrap_or_default();
+        format!("ftgo.messages.v1.{short}")
+    }
+
+    /// Every message type's Protobuf alternative is documented on its channel, naming
+    /// the proto message the code encodes it with, and that message is declared.
+    #[test]
+    fn asyncapi_document_names_the_protobuf_schema_of_every_message() {
+        let document = include_str!("../../../../docs/asyncapi.yaml");
+        let messages = [
+            (
+                consumer::VALIDATE_CONSUMER_INFO,
+                proto_of::<consumer::ValidateConsumerInfo>(),
+            ),
+            (
+                consumer::CONSUMER_VALIDATED,
+                proto_of::<consumer::ConsumerValidation>(),
+            ),
+            (
+                consumer::CONSUMER_REJECTED,
+                proto_of::<consumer::ConsumerValidation>(),
+            ),
+            (
+                restaurant::VALIDATE_ORDER_DETAILS,
+                proto_of::<restaurant::ValidateOrderDetails>(),
+            ),
+            (
+                restaurant::ORDER_DETAILS_VALIDATED,
+                proto_of::<restaurant::OrderDetailsValidation>(),
+            ),
+            (
+                restaurant::ORDER_DETAILS_REJECTED,
+                proto_of::<restaurant::OrderDetailsValidation>(),
+            ),
+            (
+                restaurant::RESTAURANT_CREATED,
+                proto_of::<restaurant::RestaurantCreated>(),
+            ),
+            (
+                restaurant::MENU_REVISED,
+                proto_of::<restaurant::MenuRevised>(),
+            ),
+            (order::ORDER_CREATED, proto_of::<order::OrderCreated>()),
+            (
+                order::ORDER_VALIDATED,
+                proto_of::<order::OrderStateChanged>(),
+            ),
+            (
+                order::ORDER_REJECTED,
+                proto_of::<order::OrderStateChanged>(),
+            ),
+            (
+                order::ORDER_CANCELLED,
+                proto_of::<order::OrderStateChanged>(),
+            ),
+        ];
+        let declared = [
+            include_str!("../../proto/ftgo/messages/v1/consumer.proto"),
+            include_str!("../../proto/ftgo/messages/v1/order.proto"),
+            include_str!("../../proto/ftgo/messages/v1/restaurant.proto"),
+        ]
+        .concat();
+        for (message_type, proto) in messages {
+            assert!(
+                document.contains(&format!("      {message_type}Protobuf: {{ $ref:")),
+                "docs/asyncapi.yaml: no Protobuf alternative of {message_type} on its channel"
+            );
+            assert!(
+                document.contains(&format!("x-protobuf-message: {proto}\n")),
+                "docs/asyncapi.yaml does not name {proto} ({message_type})"
+            );
+            let short = proto.rsplit('.').next().unwrap_or_default();
+            assert!(
+                declared.contains(&format!("message {short} {{")),
+                "{proto} is not declared in its .proto file"
+            );
+        }
+    }
 }
