@@ -123,3 +123,30 @@ impl OutboxMessage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contracts::order::OrderStateChanged;
+
+    #[test]
+    fn a_message_names_its_format_in_content_type_and_its_payload_is_in_it() {
+        let payload = OrderStateChanged {
+            order_id: Uuid::now_v7(),
+            reason: Some("late".into()),
+        };
+        for format in Format::ALL {
+            let message = OutboxMessage::encoded(format, "order.events", "k", "T", 1, &payload);
+            assert_eq!(
+                message.headers[headers::CONTENT_TYPE],
+                format.content_type()
+            );
+            assert_eq!(
+                OrderStateChanged::decode(format, &message.payload),
+                Ok(payload.clone())
+            );
+        }
+        let raw = OutboxMessage::json("t", "k", "T", 1, &serde_json::json!({"a": 1}));
+        assert_eq!(raw.headers[headers::CONTENT_TYPE], "application/json");
+    }
+}
