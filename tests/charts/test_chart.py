@@ -91,6 +91,10 @@ VALUE_SETS: dict[str, tuple[str, str, dict]] = {
                 ],
                 "kafkaPorts": [9093],
             },
+            "messaging": {
+                "defaultFormat": "protobuf",
+                "formats": {"order-service.replies": "json"},
+            },
             "metrics": {
                 "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus"}},
                 "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus"}},
@@ -130,6 +134,8 @@ BAD_VALUES = [
         {"services": {"consumer-service": {"database": {"existingSecret": "Bad_Name"}}}},
         "/services/consumer-service/database/existingSecret",
     ),
+    ({"messaging": {"defaultFormat": "xml"}}, "/messaging/defaultFormat"),
+    ({"messaging": {"formats": {"order.events": "avro"}}}, "/messaging/formats/order.events"),
     ({"unknownKey": True}, "unknownKey"),
 ]
 
@@ -294,6 +300,31 @@ def test_kafka_security_settings_come_from_values_and_mounted_secrets(rendered):
                 assert env[variable]["value"] == path, (name, variable)
         if secret_config or ca:
             report(f"{name}: Kafka SASL/TLS settings from Secrets {secret_config}, {ca}")
+
+
+def test_message_formats_reach_every_service_as_its_settings(rendered):
+    """messaging.* becomes each service's FTGO_MESSAGING__* variables, channel names
+    spelled as the services' settings read them (`.` and `-` as `_`)."""
+    releases = {name: release for name, (release, _, _) in VALUE_SETS.items()}
+    for value_set, expected in [
+        ("defaults", {"FTGO_MESSAGING__DEFAULT_FORMAT": "json"}),
+        (
+            "production",
+            {
+                "FTGO_MESSAGING__DEFAULT_FORMAT": "protobuf",
+                "FTGO_MESSAGING__FORMATS__ORDER_SERVICE_REPLIES": "json",
+            },
+        ),
+    ]:
+        for service in SERVICES:
+            env = {
+                e["name"]: e.get("value")
+                for e in workloads_of(rendered[value_set])[f"{releases[value_set]}-{service}"][
+                    "spec"
+                ]["template"]["spec"]["containers"][0]["env"]
+                if e["name"].startswith("FTGO_MESSAGING__")
+            }
+            assert env == expected, (value_set, service, env)
 
 
 def test_discovery_is_by_service_dns_name(rendered):
