@@ -3,7 +3,6 @@
 //! [`ftgo::messages::v1`].
 
 /// The `ftgo` protobuf packages.
-#[allow(clippy::all)]
 pub mod ftgo {
     /// Messages on Kafka channels.
     pub mod messages {

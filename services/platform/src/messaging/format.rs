@@ -39,7 +39,8 @@ impl Format {
     /// The format a `content-type` header names. A message without the header is JSON:
     /// messages written before the header existed are.
     pub fn from_content_type(content_type: Option<&str>) -> Result<Self, String> {
-        match content_type.map(str::trim) {
+        // Parameters (`; charset=utf-8`) do not change the format.
+        match content_type.map(|v| v.split(';').next().unwrap_or_default().trim()) {
             None => Ok(Self::Json),
             Some(value) => Self::ALL
                 .into_iter()
@@ -116,6 +117,10 @@ mod tests {
             );
         }
         assert_eq!(Format::from_content_type(None), Ok(Format::Json));
+        assert_eq!(
+            Format::from_content_type(Some("application/json; charset=utf-8")),
+            Ok(Format::Json)
+        );
         let unknown = Format::from_content_type(Some("text/csv")).unwrap_err();
         assert!(unknown.contains("text/csv"), "{unknown}");
     }
