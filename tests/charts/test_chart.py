@@ -91,6 +91,10 @@ VALUE_SETS: dict[str, tuple[str, str, dict]] = {
                 ],
                 "kafkaPorts": [9093],
             },
+            "messaging": {
+                "defaultFormat": "protobuf",
+                "formats": {"order-service.replies": "json"},
+            },
             "metrics": {
                 "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus"}},
                 "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus"}},
@@ -136,6 +140,8 @@ BAD_VALUES = [
         {"relay": {"debezium": {"table_fields_additional_placement": "type:envelope"}}},
         "/relay/debezium/table_fields_additional_placement",
     ),
+    ({"messaging": {"defaultFormat": "xml"}}, "/messaging/defaultFormat"),
+    ({"messaging": {"formats": {"order.events": "avro"}}}, "/messaging/formats/order.events"),
     ({"unknownKey": True}, "unknownKey"),
 ]
 
@@ -336,6 +342,31 @@ def test_relays_read_the_configured_outbox_layout(rendered):
         assert env["FTGO_DEBEZIUM__ROUTE_TOPIC_REPLACEMENT"] == "events.${routedByValue}"
         assert env["FTGO_DEBEZIUM__TABLE_FIELDS_ADDITIONAL_PLACEMENT"] == "type:header:eventType"
         assert env["FTGO_DEBEZIUM__TABLE_FIELDS_ADDITIONAL_ERROR_ON_MISSING"] == "false"
+
+
+def test_message_formats_reach_every_service_as_its_settings(rendered):
+    """messaging.* becomes each service's FTGO_MESSAGING__* variables, channel names
+    spelled as the services' settings read them (`.` and `-` as `_`)."""
+    releases = {name: release for name, (release, _, _) in VALUE_SETS.items()}
+    for value_set, expected in [
+        ("defaults", {"FTGO_MESSAGING__DEFAULT_FORMAT": "json"}),
+        (
+            "production",
+            {
+                "FTGO_MESSAGING__DEFAULT_FORMAT": "protobuf",
+                "FTGO_MESSAGING__FORMATS__ORDER_SERVICE_REPLIES": "json",
+            },
+        ),
+    ]:
+        for service in SERVICES:
+            env = {
+                e["name"]: e.get("value")
+                for e in workloads_of(rendered[value_set])[f"{releases[value_set]}-{service}"][
+                    "spec"
+                ]["template"]["spec"]["containers"][0]["env"]
+                if e["name"].startswith("FTGO_MESSAGING__")
+            }
+            assert env == expected, (value_set, service, env)
 
 
 def test_discovery_is_by_service_dns_name(rendered):

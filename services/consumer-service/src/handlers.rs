@@ -30,7 +30,7 @@ impl MessageHandler for ValidateConsumerInfoHandler {
         transaction: &'a Transaction<'a>,
         message: &'a IncomingMessage,
     ) -> Result<(), HandlingError> {
-        let command: ValidateConsumerInfo = message.json()?;
+        let command: ValidateConsumerInfo = message.decode()?;
         let consumer = repository::find(transaction, command.consumer_id).await?;
         let verdict = domain::check_order(
             command.consumer_id,

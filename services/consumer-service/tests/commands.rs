@@ -6,8 +6,8 @@ use platform::contracts::consumer::{
     COMMANDS, CONSUMER_REJECTED, CONSUMER_VALIDATED, ConsumerValidation, VALIDATE_CONSUMER_INFO,
     ValidateConsumerInfo,
 };
-use platform::contracts::{CORRELATION_ID, order};
-use platform::messaging::headers;
+use platform::contracts::{CORRELATION_ID, Contract, order};
+use platform::messaging::{Format, headers};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -234,5 +234,57 @@ async fn poison_messages_are_dead_lettered_and_later_commands_answered() {
     assert_eq!(
         replies[0][0].header(headers::MESSAGE_TYPE),
         Some(CONSUMER_VALIDATED)
+    );
+}
+
+/// One consumer, producers in both formats: a JSON command (with the header or from
+/// before it existed) and a Protobuf one are both answered; a content type the service
+/// does not know is dead-lettered with the reason.
+#[tokio::test]
+async fn json_and_protobuf_commands_are_answered_and_an_unknown_content_type_is_dead_lettered() {
+    let (stack, url) = support::start(true).await;
+    let consumer = register(&url, 5_000).await;
+
+    let (as_json, json_command) = validate(consumer, 100);
+    let (without_header, old_command) = validate(consumer, 100);
+    let old_command = Command {
+        headers: old_command
+            .headers
+            .into_iter()
+            .filter(|(name, _)| name != headers::CONTENT_TYPE)
+            .collect(),
+        ..old_command
+    };
+    let as_protobuf = Uuid::now_v7();
+    let protobuf_command = Command::raw(
+        VALIDATE_CONSUMER_INFO,
+        consumer,
+        ValidateConsumerInfo {
+            order_id: as_protobuf,
+            consumer_id: consumer,
+            order_total_cents: 100,
+        }
+        .encode(Format::Protobuf),
+    )
+    .with_header(headers::CONTENT_TYPE, Format::Protobuf.content_type());
+    let (_, unknown) = validate(consumer, 100);
+    let unknown = unknown.with_header(headers::CONTENT_TYPE, "application/avro");
+    for command in [&json_command, &old_command, &protobuf_command, &unknown] {
+        command.send(&stack, COMMANDS).await;
+    }
+
+    let replies = replies(&stack, &[as_json, without_header, as_protobuf]);
+    for reply in &replies {
+        assert_eq!(reply.len(), 1, "{reply:?}");
+        assert_eq!(
+            reply[0].header(headers::MESSAGE_TYPE),
+            Some(CONSUMER_VALIDATED)
+        );
+    }
+    let reasons = support::dead_letter_reasons(&stack, &[unknown.id.to_string()], COMMANDS);
+    assert!(
+        reasons[0].contains("unknown content-type `application/avro`"),
+        "{}",
+        reasons[0]
     );
 }

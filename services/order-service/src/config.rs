@@ -2,6 +2,7 @@
 
 use platform::client::ClientSettings;
 use platform::config::{DatabaseSettings, HttpSettings, KafkaSettings};
+use platform::messaging::MessagingSettings;
 use serde::Deserialize;
 
 /// Everything order-service reads at start-up.
@@ -15,6 +16,9 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// The Kafka cluster.
     pub kafka: KafkaSettings,
+    /// Which format (JSON, Protobuf) each channel this service writes to gets.
+    #[serde(default)]
+    pub messaging: MessagingSettings,
     /// consumer-service, found by DNS name (in Kubernetes its Service), for
     /// `GET /v1/orders/{id}?expand=consumer`.
     pub consumer_service: ClientSettings,

@@ -35,6 +35,7 @@ mod embedded {
 
 /// Connects, migrates, and binds order-service, with its consumers and sweeper.
 pub async fn build(settings: Settings) -> platform::Result<ServiceApp> {
+    settings.messaging.install();
     let platform = Platform::start(
         &settings.database,
         &settings.kafka,

@@ -7,7 +7,7 @@ use crate::domain::Order;
 
 /// `OrderCreated` on `order.events`.
 pub fn order_created(o: &Order, traceparent: Option<&str>) -> OutboxMessage {
-    OutboxMessage::json(
+    OutboxMessage::new(
         order::EVENTS,
         o.id.to_string(),
         order::ORDER_CREATED,
@@ -25,7 +25,7 @@ pub fn order_created(o: &Order, traceparent: Option<&str>) -> OutboxMessage {
 
 /// The command to consumer-service, replies to order-service's reply channel.
 pub fn validate_consumer(o: &Order, traceparent: Option<&str>) -> OutboxMessage {
-    OutboxMessage::json(
+    OutboxMessage::new(
         consumer::COMMANDS,
         o.consumer_id.to_string(),
         consumer::VALIDATE_CONSUMER_INFO,
@@ -43,7 +43,7 @@ pub fn validate_consumer(o: &Order, traceparent: Option<&str>) -> OutboxMessage 
 
 /// The command to restaurant-service.
 pub fn validate_details(o: &Order, traceparent: Option<&str>) -> OutboxMessage {
-    OutboxMessage::json(
+    OutboxMessage::new(
         restaurant::COMMANDS,
         o.restaurant_id.to_string(),
         restaurant::VALIDATE_ORDER_DETAILS,
@@ -61,7 +61,7 @@ pub fn validate_details(o: &Order, traceparent: Option<&str>) -> OutboxMessage {
 
 /// `OrderValidated`, `OrderRejected` or `OrderCancelled` on `order.events`.
 pub fn state_changed(o: &Order, message_type: &str, reason: Option<String>) -> OutboxMessage {
-    OutboxMessage::json(
+    OutboxMessage::new(
         order::EVENTS,
         o.id.to_string(),
         message_type,

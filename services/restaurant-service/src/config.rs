@@ -1,6 +1,7 @@
 //! The service's settings: `FTGO_*` environment variables over an optional YAML file.
 
 use platform::config::{DatabaseSettings, HttpSettings, KafkaSettings};
+use platform::messaging::MessagingSettings;
 use serde::Deserialize;
 
 /// Everything restaurant-service reads at start-up. Unknown keys are refused so a typo in
@@ -15,4 +16,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// The Kafka cluster carrying commands, replies and events.
     pub kafka: KafkaSettings,
+    /// Which format (JSON, Protobuf) each channel this service writes to gets.
+    #[serde(default)]
+    pub messaging: MessagingSettings,
 }

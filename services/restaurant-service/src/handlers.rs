@@ -31,7 +31,7 @@ impl MessageHandler for ValidateOrderDetailsHandler {
         transaction: &'a Transaction<'a>,
         message: &'a IncomingMessage,
     ) -> Result<(), HandlingError> {
-        let command: ValidateOrderDetails = message.json()?;
+        let command: ValidateOrderDetails = message.decode()?;
         let restaurant = repository::find(transaction, command.restaurant_id).await?;
         let verdict = domain::check_order(
             command.restaurant_id,

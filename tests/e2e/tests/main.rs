@@ -6,6 +6,7 @@ mod fuzz_api;
 mod messaging;
 mod observability;
 mod order_flow;
+mod protobuf;
 mod resilience;
 mod secrets;
 mod support;

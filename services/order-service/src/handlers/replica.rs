@@ -24,7 +24,7 @@ impl MessageHandler for RestaurantReplica {
     ) -> Result<(), HandlingError> {
         match message.message_type.as_str() {
             restaurant::RESTAURANT_CREATED => {
-                let event: restaurant::RestaurantCreated = message.json()?;
+                let event: restaurant::RestaurantCreated = message.decode()?;
                 repository::upsert_restaurant(
                     transaction,
                     event.restaurant_id,
@@ -35,7 +35,7 @@ impl MessageHandler for RestaurantReplica {
                 .await?;
             }
             _ => {
-                let event: restaurant::MenuRevised = message.json()?;
+                let event: restaurant::MenuRevised = message.decode()?;
                 if !repository::revise_menu(transaction, event.restaurant_id, &event.menu).await? {
                     return Err(HandlingError::Poison(format!(
                         "menu revision for unknown restaurant {}",

@@ -29,22 +29,22 @@ impl ValidationReplies {
         let reason = |r: Option<String>| r.unwrap_or_else(|| "no reason given".to_owned());
         Ok(match message.message_type.as_str() {
             consumer::CONSUMER_VALIDATED => {
-                let reply: consumer::ConsumerValidation = message.json()?;
+                let reply: consumer::ConsumerValidation = message.decode()?;
                 (reply.order_id, Validation::ConsumerValidated)
             }
             consumer::CONSUMER_REJECTED => {
-                let reply: consumer::ConsumerValidation = message.json()?;
+                let reply: consumer::ConsumerValidation = message.decode()?;
                 (
                     reply.order_id,
                     Validation::ConsumerRejected(reason(reply.reason)),
                 )
             }
             restaurant::ORDER_DETAILS_VALIDATED => {
-                let reply: restaurant::OrderDetailsValidation = message.json()?;
+                let reply: restaurant::OrderDetailsValidation = message.decode()?;
                 (reply.order_id, Validation::DetailsValidated)
             }
             restaurant::ORDER_DETAILS_REJECTED => {
-                let reply: restaurant::OrderDetailsValidation = message.json()?;
+                let reply: restaurant::OrderDetailsValidation = message.decode()?;
                 (
                     reply.order_id,
                     Validation::DetailsRejected(reason(reply.reason)),

@@ -1,17 +1,21 @@
 //! The published language between FTGO services: channel names, message types and
-//! payload schemas (all JSON, schema version 1). Each service owns the messages it
-//! sends; they live here, in the shared crate, so sender and receiver compile against one
-//! definition and `docs/asyncapi.yaml` documents the same thing.
+//! payload schemas (schema version 1, each in JSON and in Protobuf, see [`Contract`]).
+//! Each service owns the messages it sends; they live here, in the shared crate, so
+//! sender and receiver compile against one definition and `docs/asyncapi.yaml` documents
+//! the same thing.
 //!
 //! Keys: commands are keyed by the aggregate they address, replies and events by the
 //! aggregate they are about, so per-aggregate order holds on every channel.
 
+mod codec;
 pub mod consumer;
 pub mod order;
 pub mod restaurant;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub use codec::Contract;
 
 use crate::messaging::{HandlingError, IncomingMessage, headers};
 use crate::outbox::OutboxMessage;
@@ -36,7 +40,7 @@ pub fn reply(
     command: &IncomingMessage,
     correlation_id: Uuid,
     message_type: &str,
-    payload: &impl Serialize,
+    payload: &impl Contract,
 ) -> Result<OutboxMessage, HandlingError> {
     let destination = match command.header(REPLY_TO) {
         None => order::REPLIES,
@@ -49,7 +53,7 @@ pub fn reply(
             )));
         }
     };
-    Ok(OutboxMessage::json(
+    Ok(OutboxMessage::new(
         destination,
         correlation_id.to_string(),
         message_type,
@@ -110,11 +114,19 @@ mod tests {
         }
     }
 
+    fn payload(order_id: Uuid) -> order::OrderStateChanged {
+        order::OrderStateChanged {
+            order_id,
+            reason: None,
+        }
+    }
+
     #[test]
     fn replies_go_to_reply_to_or_order_service_and_only_to_reply_channels() {
         let id = Uuid::now_v7();
-        let to =
-            |headers: &[(&str, &str)]| reply(&command(headers), id, "X", &1).map(|m| m.destination);
+        let to = |headers: &[(&str, &str)]| {
+            reply(&command(headers), id, "X", &payload(id)).map(|m| m.destination)
+        };
         assert_eq!(to(&[]).unwrap(), order::REPLIES);
         assert_eq!(to(&[(REPLY_TO, "x.replies")]).unwrap(), "x.replies");
         assert!(matches!(
@@ -129,7 +141,13 @@ mod tests {
         let order_id = Uuid::now_v7();
         let trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
         let message = command(&[(headers::TRACEPARENT, trace)]);
-        let r = reply(&message, order_id, consumer::CONSUMER_VALIDATED, &1).unwrap();
+        let r = reply(
+            &message,
+            order_id,
+            consumer::CONSUMER_VALIDATED,
+            &payload(order_id),
+        )
+        .unwrap();
         assert_eq!(r.key, order_id.to_string());
         assert_eq!(r.headers[CORRELATION_ID], order_id.to_string());
         assert_eq!(r.headers[headers::TRACEPARENT], trace);
@@ -163,6 +181,89 @@ mod tests {
             assert!(
                 document.contains(name),
                 "docs/asyncapi.yaml does not mention {name}"
+            );
+        }
+    }
+
+    /// The proto message name of contract `T` (`ftgo.messages.v1.OrderCreated`), from
+    /// the path of its generated type.
+    fn proto_of<T: Contract>() -> String {
+        let rust_path = std::any::type_name::<T::Proto>();
+        let short = rust_path.rsplit("::").next().unwrap_or_default();
+        format!("ftgo.messages.v1.{short}")
+    }
+
+    /// Every message type's Protobuf alternative is documented on its channel, naming
+    /// the proto message the code encodes it with, and that message is declared.
+    #[test]
+    fn asyncapi_document_names_the_protobuf_schema_of_every_message() {
+        let document = include_str!("../../../../docs/asyncapi.yaml");
+        let messages = [
+            (
+                consumer::VALIDATE_CONSUMER_INFO,
+                proto_of::<consumer::ValidateConsumerInfo>(),
+            ),
+            (
+                consumer::CONSUMER_VALIDATED,
+                proto_of::<consumer::ConsumerValidation>(),
+            ),
+            (
+                consumer::CONSUMER_REJECTED,
+                proto_of::<consumer::ConsumerValidation>(),
+            ),
+            (
+                restaurant::VALIDATE_ORDER_DETAILS,
+                proto_of::<restaurant::ValidateOrderDetails>(),
+            ),
+            (
+                restaurant::ORDER_DETAILS_VALIDATED,
+                proto_of::<restaurant::OrderDetailsValidation>(),
+            ),
+            (
+                restaurant::ORDER_DETAILS_REJECTED,
+                proto_of::<restaurant::OrderDetailsValidation>(),
+            ),
+            (
+                restaurant::RESTAURANT_CREATED,
+                proto_of::<restaurant::RestaurantCreated>(),
+            ),
+            (
+                restaurant::MENU_REVISED,
+                proto_of::<restaurant::MenuRevised>(),
+            ),
+            (order::ORDER_CREATED, proto_of::<order::OrderCreated>()),
+            (
+                order::ORDER_VALIDATED,
+                proto_of::<order::OrderStateChanged>(),
+            ),
+            (
+                order::ORDER_REJECTED,
+                proto_of::<order::OrderStateChanged>(),
+            ),
+            (
+                order::ORDER_CANCELLED,
+                proto_of::<order::OrderStateChanged>(),
+            ),
+        ];
+        let declared = [
+            include_str!("../../proto/ftgo/messages/v1/consumer.proto"),
+            include_str!("../../proto/ftgo/messages/v1/order.proto"),
+            include_str!("../../proto/ftgo/messages/v1/restaurant.proto"),
+        ]
+        .concat();
+        for (message_type, proto) in messages {
+            assert!(
+                document.contains(&format!("      {message_type}Protobuf: {{ $ref:")),
+                "docs/asyncapi.yaml: no Protobuf alternative of {message_type} on its channel"
+            );
+            assert!(
+                document.contains(&format!("x-protobuf-message: {proto}\n")),
+                "docs/asyncapi.yaml does not name {proto} ({message_type})"
+            );
+            let short = proto.rsplit('.').next().unwrap_or_default();
+            assert!(
+                declared.contains(&format!("message {short} {{")),
+                "{proto} is not declared in its .proto file"
             );
         }
     }

@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 
 use rdkafka::Message;
 use rdkafka::message::Headers;
-use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use super::format::Format;
 use super::headers;
+use crate::contracts::Contract;
 
 /// A consumed message with its envelope decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,19 +110,19 @@ impl IncomingMessage {
         })
     }
 
-    /// The payload decoded from JSON; undecodable payloads are poison, with the path of
-    /// the offending field.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, HandlingError> {
-        let deserializer = &mut serde_json::Deserializer::from_slice(&self.payload);
-        serde_path_to_error::deserialize(deserializer).map_err(|e| {
+    /// The payload decoded in the format its `content-type` header names (JSON when it
+    /// has none). An unknown content type or an undecodable payload is poison, with the
+    /// reason (for JSON, the path of the offending field).
+    pub fn decode<T: Contract>(&self) -> Result<T, HandlingError> {
+        let poison = |reason: String| {
             HandlingError::Poison(format!(
-                "{} v{} payload invalid at `{}`: {}",
-                self.message_type,
-                self.schema_version,
-                e.path(),
-                e.inner()
+                "{} v{} payload invalid: {reason}",
+                self.message_type, self.schema_version
             ))
-        })
+        };
+        let format =
+            Format::from_content_type(self.header(headers::CONTENT_TYPE)).map_err(poison)?;
+        T::decode(format, &self.payload).map_err(poison)
     }
 
     /// A header's value.

@@ -8,6 +8,7 @@
 pub mod channels;
 pub mod consumer;
 mod dead_letter;
+pub mod format;
 pub mod headers;
 mod incoming;
 mod lag;
@@ -15,4 +16,5 @@ pub mod schema;
 
 pub use consumer::{ConsumerContext, ConsumerMetrics, MessageHandler, Subscription};
 pub use dead_letter::DeadLetterProducer;
+pub use format::{Format, MessagingSettings};
 pub use incoming::{HandlingError, IncomingMessage};

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use uuid::Uuid;
 
+use crate::contracts::Contract;
+use crate::messaging::format::{Format, MessagingSettings};
 use crate::messaging::headers;
 
 /// A message to publish: where to, under which key, what it is, and its bytes.
@@ -26,7 +28,47 @@ pub struct OutboxMessage {
 }
 
 impl OutboxMessage {
-    /// A JSON message with a fresh UUIDv7 id.
+    /// A contract message with a fresh UUIDv7 id, in the format the process's installed
+    /// [`MessagingSettings`] give `destination` (JSON when none are installed).
+    pub fn new(
+        destination: impl Into<String>,
+        key: impl Into<String>,
+        message_type: impl Into<String>,
+        schema_version: i32,
+        payload: &impl Contract,
+    ) -> Self {
+        let destination = destination.into();
+        let format = MessagingSettings::installed_format_for(&destination);
+        Self::encoded(
+            format,
+            destination,
+            key,
+            message_type,
+            schema_version,
+            payload,
+        )
+    }
+
+    /// A contract message in `format`, whatever the settings say.
+    pub fn encoded(
+        format: Format,
+        destination: impl Into<String>,
+        key: impl Into<String>,
+        message_type: impl Into<String>,
+        schema_version: i32,
+        payload: &impl Contract,
+    ) -> Self {
+        Self::with_payload(
+            destination.into(),
+            key.into(),
+            message_type.into(),
+            schema_version,
+            format,
+            payload.encode(format),
+        )
+    }
+
+    /// A message with any JSON payload, outside the published language (tests, tools).
     pub fn json(
         destination: impl Into<String>,
         key: impl Into<String>,
@@ -34,20 +76,37 @@ impl OutboxMessage {
         schema_version: i32,
         payload: &impl serde::Serialize,
     ) -> Self {
-        let mut message = Self {
-            id: Uuid::now_v7(),
-            destination: destination.into(),
-            key: key.into(),
-            message_type: message_type.into(),
+        Self::with_payload(
+            destination.into(),
+            key.into(),
+            message_type.into(),
             schema_version,
-            headers: BTreeMap::new(),
-            // Serialising our own types to JSON cannot fail.
-            payload: serde_json::to_vec(payload).unwrap_or_default(),
-        };
-        message
-            .headers
-            .insert(headers::CONTENT_TYPE.into(), "application/json".into());
-        message
+            Format::Json,
+            // Serialising a JSON value cannot fail.
+            serde_json::to_vec(payload).unwrap_or_default(),
+        )
+    }
+
+    fn with_payload(
+        destination: String,
+        key: String,
+        message_type: String,
+        schema_version: i32,
+        format: Format,
+        payload: Vec<u8>,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            destination,
+            key,
+            message_type,
+            schema_version,
+            headers: BTreeMap::from([(
+                headers::CONTENT_TYPE.to_owned(),
+                format.content_type().to_owned(),
+            )]),
+            payload,
+        }
     }
 
     /// Adds a header.
@@ -62,5 +121,32 @@ impl OutboxMessage {
             Some(value) => self.with_header(headers::TRACEPARENT, value),
             None => self,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contracts::order::OrderStateChanged;
+
+    #[test]
+    fn a_message_names_its_format_in_content_type_and_its_payload_is_in_it() {
+        let payload = OrderStateChanged {
+            order_id: Uuid::now_v7(),
+            reason: Some("late".into()),
+        };
+        for format in Format::ALL {
+            let message = OutboxMessage::encoded(format, "order.events", "k", "T", 1, &payload);
+            assert_eq!(
+                message.headers[headers::CONTENT_TYPE],
+                format.content_type()
+            );
+            assert_eq!(
+                OrderStateChanged::decode(format, &message.payload),
+                Ok(payload.clone())
+            );
+        }
+        let raw = OutboxMessage::json("t", "k", "T", 1, &serde_json::json!({"a": 1}));
+        assert_eq!(raw.headers[headers::CONTENT_TYPE], "application/json");
     }
 }

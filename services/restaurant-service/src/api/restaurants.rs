@@ -105,7 +105,7 @@ pub async fn create_restaurant(
     ValidJson(body): ValidJson<NewRestaurant>,
 ) -> Result<Response, Problem> {
     let restaurant = Restaurant::new(Uuid::now_v7(), &body.name, body.delivers, body.menu)?;
-    let event = OutboxMessage::json(
+    let event = OutboxMessage::new(
         EVENTS,
         restaurant.id.to_string(),
         RESTAURANT_CREATED,
@@ -193,7 +193,7 @@ pub async fn revise_menu(
     let restaurant = repository::replace_menu(&transaction, id, &menu)
         .await?
         .ok_or(Error::not_found("restaurant", id))?;
-    let event = OutboxMessage::json(
+    let event = OutboxMessage::new(
         EVENTS,
         id.to_string(),
         MENU_REVISED,

@@ -1,6 +1,7 @@
 //! Fuzzing of message decoding: whatever bytes and headers arrive, decoding the envelope
-//! and every contract's payload never panics and never asks for a retry; it yields the
-//! message or a poison error (which the consumer loop dead-letters with its reason).
+//! and every contract's payload (as JSON and as Protobuf) never panics and never asks for
+//! a retry; it yields the message or a poison error (which the consumer loop dead-letters
+//! with its reason).
 
 use proptest::prelude::*;
 use rdkafka::Timestamp;
@@ -8,36 +9,37 @@ use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use uuid::Uuid;
 
 use super::*;
-use crate::contracts::{self, LineItem, MenuItem, consumer, order, restaurant};
+use crate::contracts::{self, Contract, LineItem, MenuItem, consumer, order, restaurant};
+use crate::messaging::format::Format;
 
-/// Each contract's decoder as the services call it (`message.json::<T>()`).
+/// Each contract's decoder as the services call it (`message.decode::<T>()`).
 type Decoder = fn(&IncomingMessage) -> Result<(), HandlingError>;
 
 fn decoders() -> [(&'static str, Decoder); 8] {
     [
         ("ValidateConsumerInfo", |m| {
-            m.json::<consumer::ValidateConsumerInfo>().map(drop)
+            m.decode::<consumer::ValidateConsumerInfo>().map(drop)
         }),
         ("ConsumerValidation", |m| {
-            m.json::<consumer::ConsumerValidation>().map(drop)
+            m.decode::<consumer::ConsumerValidation>().map(drop)
         }),
         ("ValidateOrderDetails", |m| {
-            m.json::<restaurant::ValidateOrderDetails>().map(drop)
+            m.decode::<restaurant::ValidateOrderDetails>().map(drop)
         }),
         ("OrderDetailsValidation", |m| {
-            m.json::<restaurant::OrderDetailsValidation>().map(drop)
+            m.decode::<restaurant::OrderDetailsValidation>().map(drop)
         }),
         ("RestaurantCreated", |m| {
-            m.json::<restaurant::RestaurantCreated>().map(drop)
+            m.decode::<restaurant::RestaurantCreated>().map(drop)
         }),
         ("MenuRevised", |m| {
-            m.json::<restaurant::MenuRevised>().map(drop)
+            m.decode::<restaurant::MenuRevised>().map(drop)
         }),
         ("OrderCreated", |m| {
-            m.json::<order::OrderCreated>().map(drop)
+            m.decode::<order::OrderCreated>().map(drop)
         }),
         ("OrderStateChanged", |m| {
-            m.json::<order::OrderStateChanged>().map(drop)
+            m.decode::<order::OrderStateChanged>().map(drop)
         }),
     ]
 }
@@ -71,6 +73,7 @@ fn header_name() -> impl Strategy<Value = String> {
         Just(headers::MESSAGE_TYPE.to_owned()),
         Just(headers::SCHEMA_VERSION.to_owned()),
         Just(contracts::REPLY_TO.to_owned()),
+        Just(headers::CONTENT_TYPE.to_owned()),
         any::<String>(),
     ]
 }
@@ -82,12 +85,23 @@ fn header_value() -> impl Strategy<Value = Option<Vec<u8>>> {
         Just(Some(Uuid::now_v7().to_string().into_bytes())),
         Just(Some(b"1".to_vec())),
         Just(Some(b"-2147483649".to_vec())),
+        Just(Some(Format::Protobuf.content_type().as_bytes().to_vec())),
     ]
 }
 
-/// A valid envelope carrying `payload`.
+/// A valid envelope carrying `payload` as JSON (no `content-type`, as before the header
+/// existed).
 fn valid(payload: Vec<u8>) -> IncomingMessage {
-    let headers = vec![
+    envelope(None, payload)
+}
+
+/// A valid envelope carrying `payload` with the `content-type` of `format`.
+fn valid_in(format: Format, payload: Vec<u8>) -> IncomingMessage {
+    envelope(Some(format.content_type()), payload)
+}
+
+fn envelope(content_type: Option<&str>, payload: Vec<u8>) -> IncomingMessage {
+    let mut headers = vec![
         (
             headers::MESSAGE_ID.to_owned(),
             Some(Uuid::now_v7().to_string().into_bytes()),
@@ -95,6 +109,12 @@ fn valid(payload: Vec<u8>) -> IncomingMessage {
         (headers::MESSAGE_TYPE.to_owned(), Some(b"Any".to_vec())),
         (headers::SCHEMA_VERSION.to_owned(), Some(b"1".to_vec())),
     ];
+    if let Some(content_type) = content_type {
+        headers.push((
+            headers::CONTENT_TYPE.to_owned(),
+            Some(content_type.as_bytes().to_vec()),
+        ));
+    }
     IncomingMessage::from_kafka(&kafka_message(&headers, None, Some(payload))).unwrap()
 }
 
@@ -106,8 +126,14 @@ fn assert_decoders_never_panic_or_retry(message: &IncomingMessage) {
     }
 }
 
-/// Valid payloads of every contract, as JSON: the starting points of mutation.
-fn valid_payloads(id: Uuid, text: String, cents: i64, quantity: u32) -> Vec<Vec<u8>> {
+/// Valid payloads of every contract in `format`: the starting points of mutation.
+fn valid_payloads(
+    format: Format,
+    id: Uuid,
+    text: String,
+    cents: i64,
+    quantity: u32,
+) -> Vec<Vec<u8>> {
     let line = LineItem {
         menu_item_id: text.clone(),
         quantity,
@@ -117,35 +143,39 @@ fn valid_payloads(id: Uuid, text: String, cents: i64, quantity: u32) -> Vec<Vec<
         name: text.clone(),
         price_cents: cents,
     };
-    let json = |v: serde_json::Result<Vec<u8>>| v.unwrap();
     vec![
-        json(serde_json::to_vec(&consumer::ValidateConsumerInfo {
+        consumer::ValidateConsumerInfo {
             order_id: id,
             consumer_id: id,
             order_total_cents: cents,
-        })),
-        json(serde_json::to_vec(&restaurant::ValidateOrderDetails {
+        }
+        .encode(format),
+        restaurant::ValidateOrderDetails {
             order_id: id,
             restaurant_id: id,
             line_items: vec![line.clone()],
-        })),
-        json(serde_json::to_vec(&restaurant::RestaurantCreated {
+        }
+        .encode(format),
+        restaurant::RestaurantCreated {
             restaurant_id: id,
             name: text.clone(),
             delivers: true,
             menu: vec![item],
-        })),
-        json(serde_json::to_vec(&order::OrderCreated {
+        }
+        .encode(format),
+        order::OrderCreated {
             order_id: id,
             consumer_id: id,
             restaurant_id: id,
             line_items: vec![line],
             total_cents: cents,
-        })),
-        json(serde_json::to_vec(&order::OrderStateChanged {
+        }
+        .encode(format),
+        order::OrderStateChanged {
             order_id: id,
             reason: Some(text),
-        })),
+        }
+        .encode(format),
     ]
 }
 
@@ -172,17 +202,20 @@ proptest! {
         match IncomingMessage::from_kafka(&raw) {
             Ok(message) => {
                 assert_decoders_never_panic_or_retry(&message);
-                let _ = contracts::reply(&message, Uuid::now_v7(), "Reply", &1);
+                let order_id = Uuid::now_v7();
+                let payload = order::OrderStateChanged { order_id, reason: None };
+                let _ = contracts::reply(&message, order_id, "Reply", &payload);
             }
             Err(HandlingError::Poison(_)) => {}
             Err(other) => panic!("envelope asked for a retry: {other}"),
         }
     }
 
-    /// Arbitrary bytes as the payload of a valid envelope.
+    /// Arbitrary bytes as the payload of a valid envelope, in either format.
     #[test]
     fn arbitrary_payload_bytes_are_poison_or_decoded(payload in any::<Vec<u8>>()) {
-        assert_decoders_never_panic_or_retry(&valid(payload));
+        assert_decoders_never_panic_or_retry(&valid(payload.clone()));
+        assert_decoders_never_panic_or_retry(&valid_in(Format::Protobuf, payload));
     }
 
     /// Valid payloads cut short, with a byte changed, or with bytes inserted: the decoders
@@ -193,17 +226,22 @@ proptest! {
         cents in any::<i64>(),
         quantity in any::<u32>(),
         which in 0usize..5,
+        protobuf in any::<bool>(),
         cut in any::<prop::sample::Index>(),
         flip in any::<(prop::sample::Index, u8)>(),
         insert in any::<(prop::sample::Index, Vec<u8>)>(),
     ) {
-        let payload = valid_payloads(Uuid::now_v7(), text, cents, quantity).swap_remove(which);
+        let format = if protobuf { Format::Protobuf } else { Format::Json };
+        let valid = |payload: Vec<u8>| valid_in(format, payload);
+        let payload = valid_payloads(format, Uuid::now_v7(), text, cents, quantity).swap_remove(which);
         assert_decoders_never_panic_or_retry(&valid(payload.clone()));
         assert_decoders_never_panic_or_retry(&valid(payload[..cut.index(payload.len())].to_vec()));
-        let mut flipped = payload.clone();
-        let at = flip.0.index(flipped.len());
-        flipped[at] = flip.1;
-        assert_decoders_never_panic_or_retry(&valid(flipped));
+        if !payload.is_empty() {
+            let mut flipped = payload.clone();
+            let at = flip.0.index(flipped.len());
+            flipped[at] = flip.1;
+            assert_decoders_never_panic_or_retry(&valid(flipped));
+        }
         let mut inserted = payload;
         let at = insert.0.index(inserted.len());
         inserted.splice(at..at, insert.1);
@@ -214,12 +252,13 @@ proptest! {
 #[test]
 fn a_valid_payload_decodes_and_a_wrong_one_is_poison_naming_the_field() {
     let id = Uuid::now_v7();
-    let payloads = valid_payloads(id, "samosa".into(), 250, 2);
+    let payloads = valid_payloads(Format::Json, id, "samosa".into(), 250, 2);
     let message = valid(payloads[0].clone());
-    let command = message.json::<consumer::ValidateConsumerInfo>().unwrap();
+    let command = message.decode::<consumer::ValidateConsumerInfo>().unwrap();
     assert_eq!((command.order_id, command.order_total_cents), (id, 250));
     let wrong = valid(br#"{"order_id": "x"}"#.to_vec());
-    let Err(HandlingError::Poison(reason)) = wrong.json::<consumer::ValidateConsumerInfo>() else {
+    let Err(HandlingError::Poison(reason)) = wrong.decode::<consumer::ValidateConsumerInfo>()
+    else {
         panic!("a wrong payload must be poison");
     };
     assert!(reason.contains("order_id"), "{reason}");
@@ -252,4 +291,47 @@ fn a_missing_or_malformed_envelope_header_is_poison() {
             Err(HandlingError::Poison(_))
         ));
     }
+}
+
+/// One consumer, two producers: a JSON one (with the header, or from before it existed)
+/// and a Protobuf one. Both decode to the same contract value.
+#[test]
+fn the_same_consumer_accepts_json_and_protobuf_producers() {
+    let command = consumer::ValidateConsumerInfo {
+        order_id: Uuid::now_v7(),
+        consumer_id: Uuid::now_v7(),
+        order_total_cents: 1_250,
+    };
+    let messages = [
+        valid(command.encode(Format::Json)),
+        valid_in(Format::Json, command.encode(Format::Json)),
+        valid_in(Format::Protobuf, command.encode(Format::Protobuf)),
+    ];
+    for message in messages {
+        assert_eq!(
+            message.decode::<consumer::ValidateConsumerInfo>(),
+            Ok(command.clone())
+        );
+    }
+}
+
+#[test]
+fn an_unknown_content_type_or_the_wrong_format_is_poison_with_the_reason() {
+    let state = order::OrderStateChanged {
+        order_id: Uuid::now_v7(),
+        reason: None,
+    };
+    let mut message = valid_in(Format::Json, state.encode(Format::Json));
+    message
+        .headers
+        .insert(headers::CONTENT_TYPE.into(), "application/xml".into());
+    let Err(HandlingError::Poison(reason)) = message.decode::<order::OrderStateChanged>() else {
+        panic!("an unknown content type must be poison");
+    };
+    assert!(reason.contains("application/xml"), "{reason}");
+    let json_labelled_protobuf = valid_in(Format::Protobuf, state.encode(Format::Json));
+    assert!(matches!(
+        json_labelled_protobuf.decode::<order::OrderStateChanged>(),
+        Err(HandlingError::Poison(_))
+    ));
 }
