@@ -100,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
     .context("start the stack")?;
     let db = stack.database(SERVICE).clone();
     let mut client = db.connect().await?;
-    outbox::schema::migrate(&mut client).await?;
+    outbox::schema::migrate(&mut client, outbox::OutboxMode::LogTailing).await?;
     // Right after the migration, before any message: every slot sees the whole backlog.
     for round in 1..=ROUNDS {
         for slot in std::iter::once(yardstick_slot(round)).chain(relay_slot(round)) {

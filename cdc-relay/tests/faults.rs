@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use platform::outbox::OutboxMode;
+
 use crate::support::*;
 
 const STREAM: usize = 10_000;
@@ -13,18 +15,39 @@ fn write_stream(
     Vec<platform::outbox::OutboxMessage>,
     tokio::task::JoinHandle<()>,
 ) {
+    write_stream_in(stack, OutboxMode::LogTailing)
+}
+
+/// [`write_stream`], writing for `mode`.
+fn write_stream_in(
+    stack: &ftgo_harness::Stack,
+    mode: OutboxMode,
+) -> (
+    Vec<platform::outbox::OutboxMessage>,
+    tokio::task::JoinHandle<()>,
+) {
     let all = messages(STREAM, 50);
     let db = stack.database(SERVICE).clone();
     let writing = all.clone();
-    let writer = tokio::spawn(async move { commit_in_transactions(&db, &writing, 10).await });
+    let writer =
+        tokio::spawn(async move { commit_in_transactions_in(&db, &writing, 10, mode).await });
     (all, writer)
 }
 
 #[tokio::test]
 async fn relay_killed_mid_stream_loses_nothing_after_restart() {
-    let mut stack = stack_with_outbox().await;
-    start_relay(&mut stack, &[]).await;
-    let (all, writer) = write_stream(&stack);
+    killed_mid_stream(OutboxMode::LogTailing).await;
+}
+
+#[tokio::test]
+async fn polling_relay_killed_mid_stream_loses_nothing_after_restart() {
+    killed_mid_stream(OutboxMode::Polling).await;
+}
+
+async fn killed_mid_stream(mode: OutboxMode) {
+    let mut stack = stack_with_outbox_in(mode).await;
+    start_relay_in(&mut stack, mode).await;
+    let (all, writer) = write_stream_in(&stack, mode);
 
     wait_published(&mut stack, 2_000.0, Duration::from_secs(120)).await;
     stack.relay(SERVICE).kill9();
@@ -35,15 +58,24 @@ async fn relay_killed_mid_stream_loses_nothing_after_restart() {
 
     let records = read_all(&stack, &all, Duration::from_secs(180));
     let delivery = verify(&all, &records);
-    eprintln!("kill -9 mid-stream: {delivery}");
+    eprintln!("{mode:?}, kill -9 mid-stream: {delivery}");
     assert_eq!(delivery.lost, 0, "{delivery}");
 }
 
 #[tokio::test]
 async fn broker_paused_for_ten_seconds_mid_stream_loses_nothing() {
-    let mut stack = stack_with_outbox().await;
-    start_relay(&mut stack, &[]).await;
-    let (all, writer) = write_stream(&stack);
+    broker_paused_mid_stream(OutboxMode::LogTailing).await;
+}
+
+#[tokio::test]
+async fn polling_relay_with_broker_paused_for_ten_seconds_loses_nothing() {
+    broker_paused_mid_stream(OutboxMode::Polling).await;
+}
+
+async fn broker_paused_mid_stream(mode: OutboxMode) {
+    let mut stack = stack_with_outbox_in(mode).await;
+    start_relay_in(&mut stack, mode).await;
+    let (all, writer) = write_stream_in(&stack, mode);
 
     wait_published(&mut stack, 1_000.0, Duration::from_secs(120)).await;
     stack.broker.pause().unwrap();
@@ -53,7 +85,7 @@ async fn broker_paused_for_ten_seconds_mid_stream_loses_nothing() {
 
     let records = read_all(&stack, &all, Duration::from_secs(180));
     let delivery = verify(&all, &records);
-    eprintln!("broker paused 10 s: {delivery}");
+    eprintln!("{mode:?}, broker paused 10 s: {delivery}");
     assert_eq!(delivery.lost, 0, "{delivery}");
     assert!(
         stack.relay(SERVICE).is_running(),

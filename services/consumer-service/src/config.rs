@@ -15,4 +15,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// The Kafka cluster carrying commands and replies.
     pub kafka: KafkaSettings,
+    /// How the relay reads this database's outbox (`FTGO_OUTBOX__MODE`).
+    #[serde(default)]
+    pub outbox: platform::outbox::OutboxSettings,
 }

@@ -45,7 +45,13 @@ pub async fn migrate(mut client: tokio_postgres::Client) -> platform::Result<()>
 /// Connects and migrates the database, makes sure the channels exist, binds the HTTP
 /// server and starts the command consumer. The result serves once run.
 pub async fn build(settings: Settings) -> Result<ServiceApp> {
-    let platform = Platform::start(&settings.database, &settings.kafka, migrate).await?;
+    let platform = Platform::start(
+        &settings.database,
+        &settings.kafka,
+        &settings.outbox,
+        migrate,
+    )
+    .await?;
     // The reply channel is order-service's, but replies must not be refused for a
     // missing topic just because order-service has not started yet.
     platform

@@ -15,6 +15,9 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// The Kafka cluster.
     pub kafka: KafkaSettings,
+    /// How the relay reads this database's outbox (`FTGO_OUTBOX__MODE`).
+    #[serde(default)]
+    pub outbox: platform::outbox::OutboxSettings,
     /// consumer-service, found by DNS name (in Kubernetes its Service), for
     /// `GET /v1/orders/{id}?expand=consumer`.
     pub consumer_service: ClientSettings,

@@ -1,0 +1,82 @@
+//! The polling publisher's own case: sequence values taken in one order, committed in
+//! the other. (Its no-loss and order tests under faults are the relay's, run in both
+//! modes: see `delivery` and `faults`.)
+
+use std::time::Duration;
+
+use platform::outbox::{self, OutboxMode};
+
+use crate::support::*;
+
+/// Transaction A takes the lower sequence and stays open while B, with the higher one,
+/// commits. A cursor `sequence > last` would move past A's row when it publishes B's and
+/// never see it. The poller publishes neither while A runs, then both, A's first.
+#[tokio::test]
+async fn row_committed_after_a_higher_sequence_is_not_skipped_and_keeps_its_place() {
+    let mode = OutboxMode::Polling;
+    let mut stack = stack_with_outbox_in(mode).await;
+    start_relay_in(&mut stack, mode).await;
+    let db = stack.database(SERVICE).clone();
+    // One aggregate: A's message (seq 0 of the key) must come before B's (seq 1).
+    let both = keyed_messages("interleaved", 2, 1);
+
+    let mut client_a = db.connect().await.unwrap();
+    let tx_a = client_a.transaction().await.unwrap();
+    outbox::append_for(&tx_a, &both[..1], mode).await.unwrap();
+    let sequence_a: i64 = tx_a
+        .query_one("SELECT sequence FROM outbox", &[])
+        .await
+        .unwrap()
+        .get(0);
+    commit_in_transactions_in(&db, &both[1..], 1, mode).await;
+
+    let observer = db.connect().await.unwrap();
+    let visible: Vec<i64> = observer
+        .query("SELECT sequence FROM outbox ORDER BY sequence", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(visible.len(), 1, "only B's row is visible: {visible:?}");
+    assert!(
+        visible[0] > sequence_a,
+        "B's row ({visible:?}) is past A's ({sequence_a}): a naive cursor would skip A"
+    );
+    // The poller has seen B's row (its age is the lag) and still publishes nothing.
+    wait_metric(
+        &mut stack,
+        0,
+        "ftgo_relay_replication_lag_seconds",
+        |lag| lag > 0.2,
+        Duration::from_secs(30),
+    )
+    .await;
+    let relay = stack.relay(SERVICE);
+    let published = "ftgo_relay_messages_published_total";
+    assert_eq!(relay.metric(published).await, Some(0.0), "B went past A");
+    let kept = observer
+        .query_one("SELECT count(*) FROM outbox", &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(kept, 1, "B's row waits in the table");
+
+    tx_a.commit().await.unwrap();
+    let records = read_all(&stack, &both, Duration::from_secs(60));
+    let delivery = verify(&both, &records);
+    eprintln!("out-of-order commit: {delivery}");
+    assert_eq!(delivery.lost, 0, "{delivery}");
+    assert_eq!(delivery.duplicates, 0, "{delivery}");
+    assert_eq!(
+        stack.relay(SERVICE).metric(published).await,
+        Some(2.0),
+        "both published once"
+    );
+    let remaining: i64 = observer
+        .query_one("SELECT count(*) FROM outbox", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(remaining, 0, "published rows are deleted");
+}
