@@ -2,8 +2,10 @@
 //! the other. (Its no-loss and order tests under faults are the relay's, run in both
 //! modes: see `delivery` and `faults`.)
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use ftgo_harness::load::{order_state, place_orders};
+use ftgo_harness::{SERVICE_BINARIES, Stack, StackOptions};
 use platform::outbox::{self, OutboxMode};
 
 use crate::support::*;
@@ -79,4 +81,70 @@ async fn row_committed_after_a_higher_sequence_is_not_skipped_and_keeps_its_plac
         .unwrap()
         .get(0);
     assert_eq!(remaining, 0, "published rows are deleted");
+}
+
+/// The whole system in polling mode on a server without logical decoding
+/// (`wal_level=replica`): the services migrate without a slot or publication, keep their
+/// outbox rows, and the polling relays carry the order flow's commands, replies and events.
+#[tokio::test]
+async fn the_order_flow_runs_in_polling_mode_without_logical_replication() {
+    let polling = |key: &str| (key.to_owned(), "polling".to_owned());
+    let options = StackOptions {
+        without_logical_replication: true,
+        services: true,
+        relay_env: vec![
+            polling("FTGO_MODE"),
+            ("FTGO_POLLING__INTERVAL_MS".into(), "20".into()),
+        ],
+        service_env: SERVICE_BINARIES
+            .iter()
+            .map(|binary| {
+                let (key, value) = polling("FTGO_OUTBOX__MODE");
+                ((*binary).to_owned(), key, value)
+            })
+            .collect(),
+        ..StackOptions::default()
+    };
+    let mut stack = Stack::start_with(options).await.unwrap();
+    let admin = stack.postgres.superuser("postgres").await.unwrap();
+    let wal_level: String = admin.query_one("SHOW wal_level", &[]).await.unwrap().get(0);
+    assert_eq!(wal_level, "replica");
+
+    let placed = place_orders(&mut stack, 2, 1, Duration::from_millis(0))
+        .await
+        .unwrap();
+    let expected = placed
+        .valid
+        .iter()
+        .map(|id| (id, "VALIDATED"))
+        .chain(placed.rejected.iter().map(|id| (id, "REJECTED")));
+    for (id, state) in expected {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let now = order_state(&mut stack, id).await.unwrap();
+            if now == state {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "order {id} still {now}, not {state}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let slots: i64 = admin
+        .query_one("SELECT count(*) FROM pg_replication_slots", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(slots, 0, "no replication slot anywhere");
+    let published = stack
+        .relay(SERVICE)
+        .metric("ftgo_relay_messages_published_total")
+        .await
+        .unwrap();
+    assert!(
+        published >= 3.0,
+        "order-service's relay published {published}"
+    );
 }
