@@ -17,8 +17,11 @@
 //! the median of the rounds' ratios.
 //!
 //! Then it commits one message per transaction at a paced 1,000 transactions/s and reads
-//! the relay's commit-to-acknowledgement histogram. The report ends with a markdown block
-//! for `docs/benchmarks.md`. Progress goes to stderr; the report to stdout.
+//! the relay's commit-to-acknowledgement histogram.
+//!
+//! Last, the relay's polling mode drains the same backlog, written again (rows kept) in
+//! another database's outbox, once per round. The report ends with a markdown block for
+//! `docs/benchmarks.md`. Progress goes to stderr; the report to stdout.
 
 #![allow(
     clippy::print_stdout,
@@ -36,7 +39,7 @@ use anyhow::{Context, bail, ensure};
 use ftgo_harness::{ServiceDatabase, Stack, StackOptions, http};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use platform::outbox::{self, OutboxMessage};
+use platform::outbox::{self, OutboxMessage, OutboxMode};
 use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
@@ -44,6 +47,9 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use tokio::task::JoinSet;
 
 const SERVICE: &str = "order_service";
+/// The database whose outbox the polling rounds drain (its own, so that the log tailing
+/// relay still running for `SERVICE` does not see those rows).
+const POLLING_SERVICE: &str = "consumer_service";
 /// The relay's destination topic.
 const TOPIC: &str = "bench.orders";
 /// The raw-produce yardstick's topic (same partitions).
@@ -100,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
     .context("start the stack")?;
     let db = stack.database(SERVICE).clone();
     let mut client = db.connect().await?;
-    outbox::schema::migrate(&mut client).await?;
+    outbox::schema::migrate(&mut client, OutboxMode::LogTailing).await?;
     // Right after the migration, before any message: every slot sees the whole backlog.
     for round in 1..=ROUNDS {
         for slot in std::iter::once(yardstick_slot(round)).chain(relay_slot(round)) {
@@ -127,7 +133,7 @@ async fn main() -> anyhow::Result<()> {
     progress(&format!(
         "writing {rows} outbox rows in {TRANSACTIONS} transactions over {WRITERS} connections"
     ));
-    let took = write_backlog(&db, transactions.clone()).await?;
+    let took = write_backlog(&db, transactions.clone(), OutboxMode::LogTailing).await?;
     let lsn_after = current_lsn(&client).await?;
     report.backlog = Backlog {
         rows,
@@ -184,7 +190,8 @@ async fn main() -> anyhow::Result<()> {
             "round {round}/{ROUNDS}: (c) the relay on slot {}",
             relay_slot(round).unwrap_or_else(|| platform::outbox::schema::slot_name(SERVICE))
         ));
-        let (c, address, pid) = relay_drain(&mut stack, rows, relay_slot(round), last).await?;
+        let slot = relay_slot(round).map(|slot| ("FTGO_RELAY__SLOT".to_owned(), slot));
+        let (c, address, pid) = relay_drain(&mut stack, SERVICE, rows, slot, last).await?;
         progress(&format!("round {round}: (c) {}", c.rate));
         report.rounds.push(Round { a, b, c });
         if last {
@@ -192,7 +199,6 @@ async fn main() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    drop(transactions);
     let (address, pid) = relay.context("no relay")?;
 
     // 4. Latency at a steady load.
@@ -200,10 +206,14 @@ async fn main() -> anyhow::Result<()> {
         "steady load: {STEADY_RATE} tx/s for {STEADY_SECS} s over {STEADY_WRITERS} connections"
     ));
     report.steady = steady(&stack, &db, address, pid, rows).await?;
+
+    // 5. The polling mode over the same backlog.
+    report.polling = polling_drains(&mut stack, &transactions).await?;
+    drop(transactions);
     report.total_seconds = started.elapsed().as_secs_f64();
     drop(stack);
 
-    // 5. The report.
+    // 6. The report.
     let text = report.render();
     println!("{text}");
     Ok(())
@@ -256,6 +266,7 @@ fn message(topic: &str, n: usize, aggregate: usize) -> OutboxMessage {
 async fn write_backlog(
     db: &ServiceDatabase,
     transactions: Arc<Vec<Vec<OutboxMessage>>>,
+    mode: OutboxMode,
 ) -> anyhow::Result<Duration> {
     let start = Instant::now();
     let mut writers = JoinSet::new();
@@ -266,7 +277,7 @@ async fn write_backlog(
             let mut client = db.connect().await?;
             for messages in transactions.iter().skip(w).step_by(WRITERS) {
                 let tx = client.transaction().await?;
-                outbox::append(&tx, messages).await?;
+                outbox::append_for(&tx, messages, mode).await?;
                 tx.commit().await?;
             }
             anyhow::Ok(())
@@ -551,25 +562,25 @@ struct RelayDrain {
     dead_lettered: f64,
 }
 
-/// Starts a relay (on `slot`, else its default) and times its drain of the backlog. Unless
-/// `keep`, stops it afterwards. Returns its figures, `/metrics` address and pid.
+/// Starts a relay for `service`'s database (with the `setting`, e.g. its slot) and times
+/// its drain of the backlog. Unless `keep`, stops it afterwards. Returns its figures,
+/// `/metrics` address and pid.
 async fn relay_drain(
     stack: &mut Stack,
+    service: &str,
     rows: usize,
-    slot: Option<String>,
+    setting: Option<(String, String)>,
     keep: bool,
 ) -> anyhow::Result<(RelayDrain, SocketAddr, u32)> {
     let (postmaster, broker) = (stack.postgres.pid(), stack.broker.pid());
     let spawned = Instant::now();
     let mut extra = relay_env();
-    if let Some(slot) = slot {
-        extra.push(("FTGO_RELAY__SLOT".to_owned(), slot));
-    }
+    extra.extend(setting);
     let extra: Vec<(&str, &str)> = extra
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let relay = stack.start_relay(SERVICE, &extra).await?;
+    let relay = stack.start_relay(service, &extra).await?;
     relay.wait_ready(RELAY_READY_WITHIN).await?;
     let t0 = Instant::now();
     let (address, pid) = (relay.http_address(), relay.pid());
@@ -654,6 +665,36 @@ async fn relay_drain(
         );
     }
     Ok((drain, address, pid))
+}
+
+// ---------------------------------------------------------------------------------------
+// The polling mode
+
+/// Per round: the backlog written again into `POLLING_SERVICE`'s outbox in polling mode
+/// (rows kept), VACUUM/CHECKPOINT, then a polling relay's drain of it, timed as (c).
+async fn polling_drains(
+    stack: &mut Stack,
+    transactions: &Arc<Vec<Vec<OutboxMessage>>>,
+) -> anyhow::Result<Vec<RelayDrain>> {
+    let db = stack.database(POLLING_SERVICE).clone();
+    outbox::schema::migrate(&mut db.connect().await?, OutboxMode::Polling).await?;
+    let rows = transactions.iter().map(Vec::len).sum::<usize>();
+    let mut drains = Vec::with_capacity(ROUNDS);
+    for round in 1..=ROUNDS {
+        progress(&format!(
+            "polling round {round}/{ROUNDS}: writing the backlog into {POLLING_SERVICE}'s outbox"
+        ));
+        write_backlog(&db, transactions.clone(), OutboxMode::Polling).await?;
+        quiesce(stack, &db).await?;
+        progress(&format!(
+            "polling round {round}/{ROUNDS}: (p) the relay in polling mode"
+        ));
+        let mode = Some(("FTGO_MODE".to_owned(), "polling".to_owned()));
+        let (drain, _, _) = relay_drain(stack, POLLING_SERVICE, rows, mode, false).await?;
+        progress(&format!("polling round {round}: (p) {}", drain.rate));
+        drains.push(drain);
+    }
+    Ok(drains)
 }
 
 fn relay_env() -> Vec<(String, String)> {
@@ -1235,6 +1276,59 @@ impl Round {
     }
 }
 
+impl Report {
+    /// Both modes side by side over the same backlog, then the polling rounds' details.
+    fn render_polling(&self, out: &mut String) {
+        let p = &self.polling;
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "relay modes over the same backlog, rows/s, ready -> all acknowledged (polling: \
+             backlog rewritten into {POLLING_SERVICE}'s outbox before each round, \
+             default batch 1000, interval 100 ms)"
+        );
+        let mut header = format!("  {:<40}", "");
+        for n in 1..=p.len().max(self.rounds.len()) {
+            let _ = write!(header, "{:>10}", format!("round {n}"));
+        }
+        let _ = writeln!(out, "{header}{:>10}", "median");
+        let row = |out: &mut String, label: &str, values: Vec<f64>| {
+            let mut line = format!("  {label:<40}");
+            for v in &values {
+                let _ = write!(line, "{v:>10.0}");
+            }
+            let _ = writeln!(out, "{line}{:>10.0}", median(values.clone()));
+        };
+        row(
+            out,
+            "log_tailing (c)",
+            self.rounds
+                .iter()
+                .map(|r| r.c.rate.rows_per_second())
+                .collect(),
+        );
+        row(
+            out,
+            "polling (p)",
+            p.iter().map(|d| d.rate.rows_per_second()).collect(),
+        );
+        for (n, d) in p.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "  polling round {}: {}; ready {:.3} s after spawn; first ack {:.3} s after \
+                 ready; max RSS {:.1} MiB; sessions {}",
+                n + 1,
+                d.rate,
+                d.ready_seconds,
+                d.first_ack_seconds,
+                d.max_rss_kib as f64 / 1024.0,
+                d.sessions
+            );
+            let _ = writeln!(out, "        CPU {}", d.cpu);
+        }
+    }
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     match values.len() {
@@ -1250,6 +1344,8 @@ struct Report {
     backlog: Backlog,
     rounds: Vec<Round>,
     steady: Steady,
+    /// The polling relay's drains of the same backlog, one per round.
+    polling: Vec<RelayDrain>,
     total_seconds: f64,
 }
 
@@ -1464,6 +1560,7 @@ impl Report {
             verdict(s.max_rss_kib as f64 / 1024.0 <= RSS_TARGET_MIB)
         );
         let _ = writeln!(out, "  CPU {}", s.cpu);
+        self.render_polling(&mut out);
         let _ = writeln!(out, "total bench time {:.0} s", self.total_seconds);
         let _ = writeln!(out, "```");
         out

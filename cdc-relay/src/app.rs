@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use pgwire_replication::FeedbackObserver;
 use platform::http::{HttpServer, Readiness, operations_routes};
+use platform::outbox::OutboxMode;
 use tokio::sync::watch;
 
 use crate::checkpoint::Checkpoint;
@@ -24,7 +25,7 @@ use crate::metrics::RelayMetrics;
 use crate::pipeline::{self, SessionContext, SessionEnd};
 use crate::sink::Sink;
 use crate::sink::kafka::KafkaSink;
-use crate::{Error, Result, source};
+use crate::{Error, Result, polling, source};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(200);
 
@@ -114,8 +115,8 @@ impl Relay {
                     .inspect_err(|e| tracing::error!(error = %e, "cannot create producer"))
                     .ok();
             }
-            let outcome = match &sink {
-                Some(sink) => {
+            let outcome = match (&sink, self.settings.mode) {
+                (Some(sink), OutboxMode::LogTailing) => {
                     session(
                         &self.settings,
                         &self.mapper,
@@ -127,7 +128,18 @@ impl Relay {
                     )
                     .await
                 }
-                None => Err((Error::Kafka("no producer".into()), false)),
+                (Some(sink), OutboxMode::Polling) => {
+                    polling::session(
+                        &self.settings,
+                        &self.metrics,
+                        &self.readiness,
+                        sink,
+                        &mut stop_rx,
+                        &mut role,
+                    )
+                    .await
+                }
+                (None, _) => Err((Error::Kafka("no producer".into()), false)),
             };
             self.metrics.streaming.set(0);
             match outcome {

@@ -1,6 +1,7 @@
 //! The relay's settings: `FTGO_*` environment variables over an optional YAML file.
 
 use platform::config::{DatabaseSettings, HttpSettings, KafkaSettings};
+use platform::outbox::OutboxMode;
 use serde::Deserialize;
 
 use crate::Result;
@@ -17,6 +18,13 @@ pub struct RelaySettings {
     pub database: DatabaseSettings,
     /// The Kafka cluster.
     pub kafka: KafkaSettings,
+    /// How the outbox is read: `log_tailing` (the WAL, needs `wal_level=logical`) or
+    /// `polling` (the table itself; the services must write in the same mode).
+    #[serde(default)]
+    pub mode: OutboxMode,
+    /// Polling publisher tuning (used in `polling` mode).
+    #[serde(default)]
+    pub polling: PollingOptions,
     /// Replication and delivery tuning.
     #[serde(default)]
     pub relay: RelayOptions,
@@ -161,6 +169,25 @@ impl LeaderElectionSettings {
             );
         }
         Ok(())
+    }
+}
+
+/// Polling publisher options; every field has a default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PollingOptions {
+    /// Pause between polls that found less than a full batch, in ms.
+    pub interval_ms: u64,
+    /// Most rows read, published and deleted per poll.
+    pub batch_size: u32,
+}
+
+impl Default for PollingOptions {
+    fn default() -> Self {
+        Self {
+            interval_ms: 100,
+            batch_size: 1_000,
+        }
     }
 }
 

@@ -8,6 +8,9 @@
 //! Nothing is lost; after a crash some messages may be published twice, and consumers
 //! deduplicate on the message id.
 //!
+//! Databases without logical replication use the second mode, a polling publisher
+//! ([`polling`]), chosen by the `mode` setting.
+//!
 //! With several replicas (Kubernetes), only the holder of a Lease streams ([`leader`]);
 //! the slot, which PostgreSQL lets one connection stream at a time, stays the fence.
 //!
@@ -22,6 +25,7 @@ pub mod error;
 pub mod leader;
 pub mod metrics;
 mod pipeline;
+mod polling;
 pub mod sink;
 pub mod source;
 

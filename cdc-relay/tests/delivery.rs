@@ -1,27 +1,36 @@
 use std::time::Duration;
 
-use platform::outbox;
+use platform::outbox::{self, OutboxMode};
 
 use crate::support::*;
 
 #[tokio::test]
 async fn committed_messages_arrive_with_headers_in_commit_order_and_rollbacks_never() {
-    let mut stack = stack_with_outbox().await;
-    start_relay(&mut stack, &[]).await;
+    committed_messages_arrive(OutboxMode::LogTailing).await;
+}
+
+#[tokio::test]
+async fn polling_relay_publishes_committed_messages_with_headers_in_order_and_rollbacks_never() {
+    committed_messages_arrive(OutboxMode::Polling).await;
+}
+
+async fn committed_messages_arrive(mode: OutboxMode) {
+    let mut stack = stack_with_outbox_in(mode).await;
+    start_relay_in(&mut stack, mode).await;
     let db = stack.database(SERVICE).clone();
 
     let all = messages(240, 7);
     let (first, rest) = all.split_at(120);
-    commit_in_transactions(&db, first, 5).await;
+    commit_in_transactions_in(&db, first, 5, mode).await;
     // A transaction that rolls back publishes nothing, even with rows in the outbox.
     let rolled_back = messages(5, 1);
     {
         let mut client = db.connect().await.unwrap();
         let tx = client.transaction().await.unwrap();
-        outbox::append(&tx, &rolled_back).await.unwrap();
+        outbox::append_for(&tx, &rolled_back, mode).await.unwrap();
         tx.rollback().await.unwrap();
     }
-    commit_in_transactions(&db, rest, 5).await;
+    commit_in_transactions_in(&db, rest, 5, mode).await;
 
     let records = read_all(&stack, &all, Duration::from_secs(60));
     let delivery = verify(&all, &records);
@@ -136,7 +145,7 @@ async fn a_relay_waits_for_its_outbox_table_and_is_not_ready_meanwhile() {
     assert!(!reason.is_empty());
     // The service creates its outbox later; the relay picks it up without a restart.
     let db = stack.database(SERVICE).clone();
-    outbox::schema::migrate(&mut db.connect().await.unwrap())
+    outbox::schema::migrate(&mut db.connect().await.unwrap(), OutboxMode::LogTailing)
         .await
         .unwrap();
     stack

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use platform::outbox::OutboxMode;
+
 use crate::support::*;
 
 const STREAM: usize = 10_000;
@@ -13,18 +15,39 @@ fn write_stream(
     Vec<platform::outbox::OutboxMessage>,
     tokio::task::JoinHandle<()>,
 ) {
+    write_stream_in(stack, OutboxMode::LogTailing)
+}
+
+/// [`write_stream`], writing for `mode`.
+fn write_stream_in(
+    stack: &ftgo_harness::Stack,
+    mode: OutboxMode,
+) -> (
+    Vec<platform::outbox::OutboxMessage>,
+    tokio::task::JoinHandle<()>,
+) {
     let all = messages(STREAM, 50);
     let db = stack.database(SERVICE).clone();
     let writing = all.clone();
-    let writer = tokio::spawn(async move { commit_in_transactions(&db, &writing, 10).await });
+    let writer =
+        tokio::spawn(async move { commit_in_transactions_in(&db, &writing, 10, mode).await });
     (all, writer)
 }
 
 #[tokio::test]
 async fn relay_killed_mid_stream_loses_nothing_after_restart() {
-    let mut stack = stack_with_outbox().await;
-    start_relay(&mut stack, &[]).await;
-    let (all, writer) = write_stream(&stack);
+    killed_mid_stream(OutboxMode::LogTailing).await;
+}
+
+#[tokio::test]
+async fn polling_relay_killed_mid_stream_loses_nothing_after_restart() {
+    killed_mid_stream(OutboxMode::Polling).await;
+}
+
+async fn killed_mid_stream(mode: OutboxMode) {
+    let mut stack = stack_with_outbox_in(mode).await;
+    start_relay_in(&mut stack, mode).await;
+    let (all, writer) = write_stream_in(&stack, mode);
 
     wait_published(&mut stack, 2_000.0, Duration::from_secs(120)).await;
     stack.relay(SERVICE).kill9();
@@ -35,15 +58,24 @@ async fn relay_killed_mid_stream_loses_nothing_after_restart() {
 
     let records = read_all(&stack, &all, Duration::from_secs(180));
     let delivery = verify(&all, &records);
-    eprintln!("kill -9 mid-stream: {delivery}");
+    eprintln!("{mode:?}, kill -9 mid-stream: {delivery}");
     assert_eq!(delivery.lost, 0, "{delivery}");
 }
 
 #[tokio::test]
 async fn broker_paused_for_ten_seconds_mid_stream_loses_nothing() {
-    let mut stack = stack_with_outbox().await;
-    start_relay(&mut stack, &[]).await;
-    let (all, writer) = write_stream(&stack);
+    broker_paused_mid_stream(OutboxMode::LogTailing).await;
+}
+
+#[tokio::test]
+async fn polling_relay_with_broker_paused_for_ten_seconds_loses_nothing() {
+    broker_paused_mid_stream(OutboxMode::Polling).await;
+}
+
+async fn broker_paused_mid_stream(mode: OutboxMode) {
+    let mut stack = stack_with_outbox_in(mode).await;
+    start_relay_in(&mut stack, mode).await;
+    let (all, writer) = write_stream_in(&stack, mode);
 
     wait_published(&mut stack, 1_000.0, Duration::from_secs(120)).await;
     stack.broker.pause().unwrap();
@@ -53,7 +85,7 @@ async fn broker_paused_for_ten_seconds_mid_stream_loses_nothing() {
 
     let records = read_all(&stack, &all, Duration::from_secs(180));
     let delivery = verify(&all, &records);
-    eprintln!("broker paused 10 s: {delivery}");
+    eprintln!("{mode:?}, broker paused 10 s: {delivery}");
     assert_eq!(delivery.lost, 0, "{delivery}");
     assert!(
         stack.relay(SERVICE).is_running(),
@@ -91,15 +123,31 @@ async fn postgres_restarted_mid_stream_relay_reconnects_and_loses_nothing() {
 }
 
 /// Two relays on one slot, as two replicas are when the Lease is not (yet) decisive: the
-/// slot is the fence. The second is refused and keeps waiting without streaming; when
+/// slot (in polling mode, the poller lock) is the fence. The second is refused and keeps waiting without streaming; when
 /// the first is killed, it takes over and nothing is lost.
 #[tokio::test]
 async fn second_relay_on_the_slot_waits_and_takes_over_after_kill9() {
+    second_relay_waits_and_takes_over(OutboxMode::LogTailing).await;
+}
+
+/// The same in polling mode, where the fence is the poller's advisory lock.
+#[tokio::test]
+async fn second_polling_relay_waits_for_the_lock_and_takes_over_after_kill9() {
+    second_relay_waits_and_takes_over(OutboxMode::Polling).await;
+}
+
+async fn second_relay_waits_and_takes_over(mode: OutboxMode) {
     // Short retries, so the takeover does not wait out a long backoff.
-    let retry_fast = [("FTGO_RELAY__MAX_BACKOFF_MS", "500")];
-    let mut stack = stack_with_outbox().await;
-    start_relay(&mut stack, &retry_fast).await;
-    stack.start_relay(SERVICE, &retry_fast).await.unwrap();
+    let mut env = vec![("FTGO_RELAY__MAX_BACKOFF_MS", "500")];
+    if mode == OutboxMode::Polling {
+        env.extend([
+            ("FTGO_MODE", "polling"),
+            ("FTGO_POLLING__INTERVAL_MS", "20"),
+        ]);
+    }
+    let mut stack = stack_with_outbox_in(mode).await;
+    start_relay(&mut stack, &env).await;
+    stack.start_relay(SERVICE, &env).await.unwrap();
     let within = Duration::from_secs(60);
 
     let refused = wait_metric(
@@ -113,13 +161,14 @@ async fn second_relay_on_the_slot_waits_and_takes_over_after_kill9() {
     let standby = stack.relay_instance(SERVICE, 1).http_address();
     let (status, reason) = ftgo_harness::http::get(standby, "/readyz").await.unwrap();
     assert_eq!(status, 503, "{reason}");
-    assert!(
-        reason.contains("being streamed by another process"),
-        "{reason}"
-    );
+    let fenced = match mode {
+        OutboxMode::LogTailing => "being streamed by another process",
+        OutboxMode::Polling => "holds the poller lock",
+    };
+    assert!(reason.contains(fenced), "{reason}");
 
     let first = messages(2_000, 50);
-    commit_in_transactions(stack.database(SERVICE), &first, 10).await;
+    commit_in_transactions_in(stack.database(SERVICE), &first, 10, mode).await;
     let delivery = verify(&first, &read_all(&stack, &first, Duration::from_secs(120)));
     eprintln!("first relay streaming, second refused: {delivery}");
     assert_eq!(delivery.lost, 0, "{delivery}");
@@ -146,7 +195,7 @@ async fn second_relay_on_the_slot_waits_and_takes_over_after_kill9() {
         taken_over.elapsed()
     );
     let second = keyed_messages("after-takeover", 2_000, 50);
-    commit_in_transactions(stack.database(SERVICE), &second, 10).await;
+    commit_in_transactions_in(stack.database(SERVICE), &second, 10, mode).await;
     let all: Vec<_> = first.iter().chain(&second).cloned().collect();
     let delivery = verify(&all, &read_all(&stack, &all, Duration::from_secs(120)));
     eprintln!("after the takeover: {delivery}");

@@ -7,5 +7,6 @@ mod faults;
 mod idle_wal;
 mod leader_election;
 mod lease_api;
+mod polling;
 mod secrets;
 mod support;

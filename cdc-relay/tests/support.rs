@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ftgo_harness::kafka::{ReceivedRecord, TopicReader};
 use ftgo_harness::{ServiceDatabase, Stack};
-use platform::outbox::{self, OutboxMessage};
+use platform::outbox::{self, OutboxMessage, OutboxMode};
 
 pub const SERVICE: &str = "order_service";
 pub const TOPIC: &str = "relay.test.events";
@@ -13,9 +13,14 @@ pub const TOPIC: &str = "relay.test.events";
 /// A stack with the order database's outbox created and a 3-partition topic; the relay
 /// is not started yet.
 pub async fn stack_with_outbox() -> Stack {
+    stack_with_outbox_in(OutboxMode::LogTailing).await
+}
+
+/// [`stack_with_outbox`] with the outbox migrated for `mode`.
+pub async fn stack_with_outbox_in(mode: OutboxMode) -> Stack {
     let stack = Stack::start().await.unwrap();
     let mut client = stack.database(SERVICE).connect().await.unwrap();
-    outbox::schema::migrate(&mut client).await.unwrap();
+    outbox::schema::migrate(&mut client, mode).await.unwrap();
     stack.broker.create_topic(TOPIC, 3).await.unwrap();
     stack
 }
@@ -24,6 +29,18 @@ pub async fn stack_with_outbox() -> Stack {
 pub async fn start_relay(stack: &mut Stack, extra_env: &[(&str, &str)]) {
     let relay = stack.start_relay(SERVICE, extra_env).await.unwrap();
     relay.wait_ready(Duration::from_secs(60)).await.unwrap();
+}
+
+/// Starts the order database's relay in `mode` and waits until it streams (or polls).
+pub async fn start_relay_in(stack: &mut Stack, mode: OutboxMode) {
+    let env: &[(&str, &str)] = match mode {
+        OutboxMode::LogTailing => &[],
+        OutboxMode::Polling => &[
+            ("FTGO_MODE", "polling"),
+            ("FTGO_POLLING__INTERVAL_MS", "20"),
+        ],
+    };
+    start_relay(stack, env).await;
 }
 
 /// The messages of a test: `count` messages over `keys` aggregates, each payload naming
@@ -60,10 +77,20 @@ pub async fn commit_in_transactions(
     messages: &[OutboxMessage],
     per_txn: usize,
 ) {
+    commit_in_transactions_in(db, messages, per_txn, OutboxMode::LogTailing).await;
+}
+
+/// [`commit_in_transactions`], writing for `mode`.
+pub async fn commit_in_transactions_in(
+    db: &ServiceDatabase,
+    messages: &[OutboxMessage],
+    per_txn: usize,
+    mode: OutboxMode,
+) {
     let mut client = db.connect().await.unwrap();
     for chunk in messages.chunks(per_txn) {
         let tx = client.transaction().await.unwrap();
-        outbox::append(&tx, chunk).await.unwrap();
+        outbox::append_for(&tx, chunk, mode).await.unwrap();
         tx.commit().await.unwrap();
     }
 }

@@ -115,6 +115,12 @@ VALUE_SETS: dict[str, tuple[str, str, dict]] = {
             "service": {"type": "NodePort"},
         },
     ),
+    # Databases without logical replication: the relays poll the outbox tables.
+    "polling": (
+        "ftgo",
+        "ftgo",
+        {"relay": {"mode": "polling", "polling": {"intervalMs": 250, "batchSize": 500}}},
+    ),
     # What the Tiltfile installs on a development cluster.
     "dev": ("ftgo", "ftgo", yaml.safe_load((ROOT / "k8s/ftgo-dev-values.yaml").read_text())),
 }
@@ -122,6 +128,8 @@ VALUE_SETS: dict[str, tuple[str, str, dict]] = {
 # Values that break the schema, and the value each refusal must name.
 BAD_VALUES = [
     ({"relay": {"replicas": 0}}, "/relay/replicas"),
+    ({"relay": {"mode": "trigger"}}, "/relay/mode"),
+    ({"relay": {"polling": {"batchSize": 0}}}, "/relay/polling/batchSize"),
     ({"relay": {"leaderElection": {"leaseDurationMs": 500}}}, "/relay/leaderElection/leaseDurationMs"),
     ({"kafka": {"properties": {"sasl.password": "hunter2"}}}, "/kafka/properties/sasl.password"),
     ({"kafka": {"properties": {"ssl.ca.location": "/x"}}}, "/kafka/properties/ssl.ca.location"),
@@ -487,6 +495,30 @@ def test_relays_elect_a_leader_through_a_lease_with_least_privilege(rendered):
                 )
                 assert {k: v for k, v in budgets[0]["spec"].items() if k != "selector"} == expected
     report(f"relay leader election: {len(VALUE_SETS)} value sets, one Lease per database, least-privilege Role")
+
+
+def test_services_write_and_relays_read_the_outbox_in_one_mode(rendered):
+    """relay.mode reaches every relay (FTGO_MODE) and every service (FTGO_OUTBOX__MODE);
+    polling settings only in polling mode."""
+    for name, docs in rendered.items():
+        _, _, values = VALUE_SETS[name]
+        merged = deep_merge(yaml.safe_load((CHART / "values.yaml").read_text()), values)
+        mode = merged["relay"]["mode"]
+        for deployment in (d for d in docs if d["kind"] == "Deployment"):
+            env = env_of(containers(deployment)[0])
+            if deployment["metadata"]["name"].endswith("-relay"):
+                assert env["FTGO_MODE"]["value"] == mode, name
+                assert "FTGO_OUTBOX__MODE" not in env, name
+                polling = merged["relay"]["polling"]
+                if mode == "polling":
+                    assert env["FTGO_POLLING__INTERVAL_MS"]["value"] == str(polling["intervalMs"])
+                    assert env["FTGO_POLLING__BATCH_SIZE"]["value"] == str(polling["batchSize"])
+                else:
+                    assert "FTGO_POLLING__INTERVAL_MS" not in env, name
+            else:
+                assert env["FTGO_OUTBOX__MODE"]["value"] == mode, name
+    modes = sorted({deep_merge(yaml.safe_load((CHART / "values.yaml").read_text()), v)["relay"]["mode"] for _, _, v in VALUE_SETS.values()})
+    report(f"outbox mode: relays and services agree in {len(VALUE_SETS)} value sets ({', '.join(modes)})")
 
 
 def test_monitoring_objects_point_at_real_ports(rendered):

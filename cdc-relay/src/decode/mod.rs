@@ -13,6 +13,7 @@ mod row;
 use crate::config::{Layout, RelaySettings};
 use crate::sink::{DeadLetter, OutboxRecord};
 use pgoutput::{Relation, Value};
+use platform::outbox::OutboxMode;
 
 /// The mapping of the configured table layout.
 #[derive(Debug, Clone)]
@@ -26,6 +27,15 @@ pub enum Mapper {
 impl Mapper {
     /// The mapping `settings.layout` names, with its options checked.
     pub fn new(settings: &RelaySettings) -> crate::Result<Self> {
+        if settings.layout == Layout::Debezium && settings.mode == OutboxMode::Polling {
+            return Err(platform::Error::ConfigKey {
+                key: "mode".into(),
+                reason: "polling reads this project's outbox layout only (its xid and \
+                         sequence columns); a Debezium-layout table needs log_tailing"
+                    .into(),
+            }
+            .into());
+        }
         Ok(match settings.layout {
             Layout::Ftgo => Self::Ftgo,
             Layout::Debezium => {
@@ -45,5 +55,41 @@ impl Mapper {
             Self::Ftgo => outbox::to_record(relation, values, commit_time_millis),
             Self::Debezium(router) => router.to_record(relation, values, commit_time_millis),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use platform::config::ConfigSource;
+
+    use super::*;
+
+    fn settings(env: &[(&str, &str)]) -> RelaySettings {
+        let vars: HashMap<String, String> = [
+            ("FTGO_DATABASE__HOST", "localhost"),
+            ("FTGO_DATABASE__NAME", "order_service"),
+            ("FTGO_DATABASE__USER", "order_service"),
+            ("FTGO_KAFKA__BROKERS", "localhost:9092"),
+        ]
+        .iter()
+        .chain(env)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        ConfigSource::from_env(vars).load().unwrap()
+    }
+
+    #[test]
+    fn polling_a_debezium_layout_table_is_refused_naming_the_mode() {
+        let error = Mapper::new(&settings(&[
+            ("FTGO_MODE", "polling"),
+            ("FTGO_LAYOUT", "debezium"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("mode"), "{error}");
+        assert!(Mapper::new(&settings(&[("FTGO_LAYOUT", "debezium")])).is_ok());
+        assert!(Mapper::new(&settings(&[("FTGO_MODE", "polling")])).is_ok());
     }
 }

@@ -96,7 +96,7 @@ async fn prepare_with(client: &tokio_postgres::Client, settings: &RelaySettings)
 }
 
 /// `"name"` with inner quotes doubled: a safe SQL identifier.
-fn quote_ident(name: &str) -> String {
+pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

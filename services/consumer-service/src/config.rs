@@ -19,4 +19,7 @@ pub struct Settings {
     /// Which format (JSON, Protobuf) each channel this service writes to gets.
     #[serde(default)]
     pub messaging: MessagingSettings,
+    /// How the relay reads this database's outbox (`FTGO_OUTBOX__MODE`).
+    #[serde(default)]
+    pub outbox: platform::outbox::OutboxSettings,
 }

@@ -46,7 +46,13 @@ pub async fn migrate(mut client: tokio_postgres::Client) -> platform::Result<()>
 /// server and starts the command consumer. The result serves once run.
 pub async fn build(settings: Settings) -> Result<ServiceApp> {
     settings.messaging.install();
-    let platform = Platform::start(&settings.database, &settings.kafka, migrate).await?;
+    let platform = Platform::start(
+        &settings.database,
+        &settings.kafka,
+        &settings.outbox,
+        migrate,
+    )
+    .await?;
     // The reply channel is order-service's, but replies must not be refused for a
     // missing topic just because order-service has not started yet.
     platform

@@ -19,6 +19,9 @@ pub struct Settings {
     /// Which format (JSON, Protobuf) each channel this service writes to gets.
     #[serde(default)]
     pub messaging: MessagingSettings,
+    /// How the relay reads this database's outbox (`FTGO_OUTBOX__MODE`).
+    #[serde(default)]
+    pub outbox: platform::outbox::OutboxSettings,
     /// consumer-service, found by DNS name (in Kubernetes its Service), for
     /// `GET /v1/orders/{id}?expand=consumer`.
     pub consumer_service: ClientSettings,

@@ -39,6 +39,7 @@ pub async fn build(settings: Settings) -> platform::Result<ServiceApp> {
     let platform = Platform::start(
         &settings.database,
         &settings.kafka,
+        &settings.outbox,
         |mut client| async move {
             embedded::migrations::runner()
                 .run_async(&mut client)

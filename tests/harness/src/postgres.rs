@@ -1,4 +1,4 @@
-//! A private PostgreSQL 15 cluster with `wal_level=logical`.
+//! A private PostgreSQL 15 cluster with `wal_level=logical` (or `replica`, on request).
 //!
 //! PostgreSQL refuses to run as root, and CI runs as root: then initdb and the server run
 //! as the `postgres` user, in directories that user owns. TCP logins use
@@ -84,13 +84,31 @@ pub struct Postgres {
     port: u16,
     superuser_password: String,
     run_as: Option<(Uid, Gid)>,
+    tuning: Tuning,
+}
+
+/// Server settings a stack chooses.
+#[derive(Debug, Clone, Copy)]
+struct Tuning {
     fsync: bool,
+    logical_replication: bool,
 }
 
 impl Postgres {
     /// Initialises a cluster under `root` and starts it. `fsync` off makes tests faster;
-    /// benchmarks turn it on to measure what production would see.
-    pub async fn start(root: &Path, logs: &Path, fsync: bool) -> Result<Self> {
+    /// benchmarks turn it on to measure what production would see. Without
+    /// `logical_replication` the server runs with `wal_level=replica`, as a managed
+    /// database without logical decoding would (the relay's polling mode).
+    pub async fn start(
+        root: &Path,
+        logs: &Path,
+        fsync: bool,
+        logical_replication: bool,
+    ) -> Result<Self> {
+        let tuning = Tuning {
+            fsync,
+            logical_replication,
+        };
         let bin_dir = postgres_bin_dir()?;
         let run_as =
             if nix::unistd::geteuid().is_root() {
@@ -156,7 +174,15 @@ impl Postgres {
             attempt += 1;
             let port = free_port()?;
             let mut postgres = Self {
-                process: spawn_server(&bin_dir, &data_dir, &socket_dir, &log, port, run_as, fsync)?,
+                process: spawn_server(
+                    &bin_dir,
+                    &data_dir,
+                    &socket_dir,
+                    &log,
+                    port,
+                    run_as,
+                    tuning,
+                )?,
                 bin_dir: bin_dir.clone(),
                 data_dir: data_dir.clone(),
                 socket_dir: socket_dir.clone(),
@@ -164,7 +190,7 @@ impl Postgres {
                 port,
                 superuser_password: superuser_password.clone(),
                 run_as,
-                fsync,
+                tuning,
             };
             match postgres.wait_ready().await {
                 Ok(()) => return Ok(postgres),
@@ -269,7 +295,7 @@ impl Postgres {
             &self.log,
             self.port,
             self.run_as,
-            self.fsync,
+            self.tuning,
         )?;
         self.wait_ready().await
     }
@@ -290,8 +316,13 @@ fn spawn_server(
     log: &Path,
     port: u16,
     run_as: Option<(Uid, Gid)>,
-    fsync: bool,
+    tuning: Tuning,
 ) -> Result<ManagedProcess> {
+    let wal_level = if tuning.logical_replication {
+        "logical"
+    } else {
+        "replica"
+    };
     let mut command = Command::new(bin_dir.join("postgres"));
     command
         .arg("-D")
@@ -300,10 +331,13 @@ fn spawn_server(
         .args(["-c", "listen_addresses=127.0.0.1"])
         .arg("-c")
         .arg(format!("unix_socket_directories={}", socket_dir.display()))
-        .args(["-c", "wal_level=logical"])
+        .args(["-c", &format!("wal_level={wal_level}")])
         .args(["-c", "max_replication_slots=20", "-c", "max_wal_senders=20"])
         .args(["-c", "max_connections=200"])
-        .args(["-c", &format!("fsync={}", if fsync { "on" } else { "off" })])
+        .args([
+            "-c",
+            &format!("fsync={}", if tuning.fsync { "on" } else { "off" }),
+        ])
         .args(["-c", "log_min_messages=warning"]);
     run_as_owner(&mut command, run_as);
     // SIGINT is PostgreSQL's fast shutdown: roll back sessions, checkpoint, exit.

@@ -23,6 +23,9 @@ pub const DEAD_LETTER_TOPIC: &str = "ftgo.dead-letter";
 pub struct StackOptions {
     /// Run PostgreSQL with `fsync=on` (benchmarks); tests leave it off for speed.
     pub fsync: bool,
+    /// Run PostgreSQL with `wal_level=replica` instead of `logical`: no logical
+    /// replication, as for relays in polling mode.
+    pub without_logical_replication: bool,
     /// Start one CDC relay per service database (`cargo dev up` does).
     pub relays: bool,
     /// Also start the services (consumer-, restaurant-, order-service), each once, after
@@ -111,7 +114,12 @@ impl Stack {
         std::fs::create_dir(&pg_root).context(|| "create postgres directory".into())?;
 
         let (postgres, broker) = tokio::join!(
-            Postgres::start(&pg_root, &logs, options.fsync),
+            Postgres::start(
+                &pg_root,
+                &logs,
+                options.fsync,
+                !options.without_logical_replication
+            ),
             Broker::start(&logs)
         );
         let (postgres, broker) = (postgres?, broker?);

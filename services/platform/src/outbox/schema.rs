@@ -1,5 +1,6 @@
 //! The outbox table's migration and the names the relay decodes rows by.
 
+use super::OutboxMode;
 use crate::Result;
 
 /// The table name (in the `public` schema).
@@ -48,11 +49,27 @@ mod embedded {
     refinery::embed_migrations!("migrations/outbox");
 }
 
-/// Creates or upgrades the outbox table, and starts capturing it: the publication, and
-/// the replication slot when the role has the `REPLICATION` attribute. Its history lives in its own table
-/// (`outbox_schema_history`), so each service keeps its own migrations independent.
-pub async fn migrate(client: &mut tokio_postgres::Client) -> Result<()> {
+/// The migration that starts log tailing (publication and slot): polling mode skips it.
+const CAPTURE_VERSION: i64 = 2;
+
+/// Creates or upgrades the outbox table. In log tailing mode it also starts capturing it:
+/// the publication, and the replication slot when the role has the `REPLICATION`
+/// attribute. In polling mode that migration is left out, so the database needs neither
+/// `wal_level=logical` nor a slot (a database switched from log tailing keeps its applied
+/// capture migration, logged as not found; drop its slot, see docs/architecture.md).
+/// Its history lives in its own table (`outbox_schema_history`), so each service keeps its
+/// own migrations independent.
+pub async fn migrate(client: &mut tokio_postgres::Client, mode: OutboxMode) -> Result<()> {
     let mut runner = embedded::migrations::runner();
+    if mode == OutboxMode::Polling {
+        let migrations: Vec<_> = runner
+            .get_migrations()
+            .iter()
+            .filter(|m| i64::from(m.version()) != CAPTURE_VERSION)
+            .cloned()
+            .collect();
+        runner = refinery::Runner::new(&migrations).set_abort_missing(false);
+    }
     runner.set_migration_table_name("outbox_schema_history");
     crate::db::run_migrations(client, runner).await
 }

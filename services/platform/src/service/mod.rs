@@ -29,6 +29,7 @@ use crate::messaging::consumer::{self, ConsumerContext};
 use crate::messaging::{
     ConsumerMetrics, DeadLetterProducer, MessageHandler, Subscription, channels,
 };
+use crate::outbox::{OutboxMode, OutboxSettings};
 use crate::{Error, Result};
 
 /// Partitions of the topics a service creates: the unit of parallelism of competing
@@ -52,11 +53,13 @@ pub struct Platform {
 
 impl Platform {
     /// Connects the pool (retrying until the database answers), runs the platform
-    /// migrations (outbox, processed messages) and `migrate` (the service's own), and
-    /// registers the shared metrics.
+    /// migrations (outbox for its mode, processed messages) and `migrate` (the service's
+    /// own), sets the outbox mode [`crate::outbox::append`] writes for, and registers the
+    /// shared metrics.
     pub async fn start<F, Fut>(
         database: &DatabaseSettings,
         kafka: &KafkaSettings,
+        outbox: &OutboxSettings,
         migrate: F,
     ) -> Result<Self>
     where
@@ -66,7 +69,7 @@ impl Platform {
         let pool = crate::db::pool(database)?;
         let mut backoff = Duration::from_millis(200);
         loop {
-            match Self::migrate_all(database, &migrate).await {
+            match Self::migrate_all(database, outbox.mode, &migrate).await {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "database not ready; retrying migrations");
@@ -75,6 +78,7 @@ impl Platform {
                 }
             }
         }
+        crate::outbox::configure(outbox.mode);
         let registry = crate::metrics::registry()?;
         let consumers = ConsumerContext {
             pool: pool.clone(),
@@ -119,7 +123,11 @@ impl Platform {
         Ok(())
     }
 
-    async fn migrate_all<F, Fut>(database: &DatabaseSettings, migrate: &F) -> Result<()>
+    async fn migrate_all<F, Fut>(
+        database: &DatabaseSettings,
+        outbox: OutboxMode,
+        migrate: &F,
+    ) -> Result<()>
     where
         F: Fn(tokio_postgres::Client) -> Fut,
         Fut: Future<Output = Result<()>>,
@@ -129,7 +137,7 @@ impl Platform {
             tokio::spawn(connection);
             Ok::<_, Error>(client)
         };
-        crate::outbox::schema::migrate(&mut connect().await?).await?;
+        crate::outbox::schema::migrate(&mut connect().await?, outbox).await?;
         crate::messaging::schema::migrate(&mut connect().await?).await?;
         migrate(connect().await?).await
     }
