@@ -150,7 +150,7 @@ impl<'a> Poller<'a> {
         let column_types = client
             .query(
                 "SELECT attname::text, atttypid::oid FROM pg_attribute
-                 WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
+                 WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped",
                 &[&table],
             )
             .await?
