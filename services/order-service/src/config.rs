@@ -16,7 +16,8 @@ pub struct Settings {
     /// The Kafka cluster.
     pub kafka: KafkaSettings,
     /// consumer-service, found by DNS name (in Kubernetes its Service), for
-    /// `GET /v1/orders/{id}?expand=consumer`.
+    /// `GET /v1/orders/{id}?expand=consumer`: `transport` `rest` (default, `base_url`) or
+    /// `grpc` (`grpc_url`).
     pub consumer_service: ClientSettings,
     /// Order workflow options.
     #[serde(default)]

@@ -14,6 +14,7 @@ pub mod http;
 pub mod messaging;
 pub mod metrics;
 pub mod outbox;
+pub mod proto;
 pub mod service;
 pub mod telemetry;
 

@@ -460,8 +460,9 @@ async fn clients_of_different_targets_share_one_registry() {
 
     let text = platform::metrics::render(&registry);
     for target in [TARGET, "restaurant-service"] {
-        let series =
-            format!("ftgo_http_client_requests_total{{outcome=\"ok\",target=\"{target}\"}} 1");
+        let series = format!(
+            "ftgo_http_client_requests_total{{outcome=\"ok\",target=\"{target}\",transport=\"rest\"}} 1"
+        );
         assert!(text.contains(&series), "{series} not in\n{text}");
     }
 

@@ -151,8 +151,11 @@ impl Stack {
                     .map(|(_, k, v)| (k.clone(), v.clone()))
                     .collect();
                 if binary == "order-service" {
-                    let consumer_service = stack.service("consumer-service", 0).url();
-                    env.push(("FTGO_CONSUMER_SERVICE__BASE_URL".into(), consumer_service));
+                    // Both transports' addresses: `FTGO_CONSUMER_SERVICE__TRANSPORT` picks.
+                    let consumer_service = stack.service("consumer-service", 0);
+                    let (rest, grpc) = (consumer_service.url(), consumer_service.grpc_url());
+                    env.push(("FTGO_CONSUMER_SERVICE__BASE_URL".into(), rest));
+                    env.push(("FTGO_CONSUMER_SERVICE__GRPC_URL".into(), grpc));
                 }
                 let env: Vec<(&str, &str)> =
                     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
