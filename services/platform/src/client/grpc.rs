@@ -9,7 +9,7 @@
 use tonic::transport::{Channel, Endpoint};
 
 use super::CallError;
-use super::rest::{checked_base_url, describe};
+use super::rest::{checked_url, describe};
 use super::transport::{CallFuture, Transport};
 use crate::messaging::headers::TRACEPARENT;
 use crate::proto::ftgo::consumer::v1::consumer_service_client::ConsumerServiceClient;
@@ -29,7 +29,7 @@ impl GrpcConsumers {
     /// A transport to consumer-service's gRPC server at `url` (`http://host:port`, in
     /// Kubernetes its Service's DNS name and gRPC port).
     pub fn new(target: &str, url: &str) -> Result<Self> {
-        let url = checked_base_url(target, url)?;
+        let url = checked_url("grpc_url", target, url)?;
         let endpoint = Endpoint::from_shared(url).map_err(|e| Error::ConfigKey {
             key: "grpc_url".into(),
             reason: format!("client for {target}: {e}"),

@@ -119,7 +119,6 @@ impl ResilientClient<RestTransport> {
         settings: &ResilienceSettings,
         registry: &Registry,
     ) -> Result<Self> {
-        settings.validate()?;
         let transport = RestTransport::new(target, base_url)?;
         Self::with_transport(target, transport, settings, registry)
     }

@@ -23,7 +23,7 @@ impl RestTransport {
     /// A transport to `base_url` (`http://host:port`, a path prefix allowed); `target`
     /// names the dependency in errors.
     pub fn new(target: &str, base_url: &str) -> Result<Self> {
-        let base_url = checked_base_url(target, base_url)?;
+        let base_url = checked_url("base_url", target, base_url)?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("ftgo-platform/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -64,11 +64,12 @@ impl Transport for RestTransport {
     }
 }
 
-/// `http://host:port` (a path prefix is allowed), without a trailing slash. TLS is not
-/// compiled in (in-cluster plain HTTP), so the scheme must be `http`.
-pub(crate) fn checked_base_url(target: &str, base_url: &str) -> Result<String> {
+/// `http://host:port` (a path prefix is allowed), without a trailing slash; errors name
+/// configuration key `key`. TLS is not compiled in (in-cluster plaintext), so the scheme
+/// must be `http`.
+pub(crate) fn checked_url(key: &str, target: &str, base_url: &str) -> Result<String> {
     let invalid = |reason: String| Error::ConfigKey {
-        key: "base_url".into(),
+        key: key.into(),
         reason: format!("client for {target}: {reason}"),
     };
     let url = reqwest::Url::parse(base_url).map_err(|e| invalid(format!("not a URL: {e}")))?;
