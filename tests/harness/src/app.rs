@@ -153,9 +153,14 @@ impl AppProcess {
     /// If this binary serves no gRPC.
     pub fn grpc_url(&self) -> String {
         let address = self
-            .grpc
+            .grpc_address()
             .unwrap_or_else(|| panic!("{} serves no gRPC", self.binary));
         format!("http://{address}")
+    }
+
+    /// Where its gRPC server listens, if it serves gRPC.
+    pub fn grpc_address(&self) -> Option<SocketAddr> {
+        self.grpc
     }
 
     /// Process id.

@@ -76,6 +76,8 @@ pub struct StackAddresses {
     pub relays: Vec<(String, String)>,
     /// Service binary -> its base URL (API, `/openapi.json`, `/metrics`).
     pub services: Vec<(String, String)>,
+    /// Service binary -> its gRPC server's URL (consumer-service).
+    pub grpc: Vec<(String, String)>,
     /// `bootstrap.servers` of the broker.
     pub kafka_bootstrap: String,
     /// Prometheus's URL, if started.
@@ -383,6 +385,16 @@ impl Stack {
                 .services
                 .iter()
                 .map(|s| (s.binary().to_owned(), s.url()))
+                .collect(),
+            grpc: self
+                .services
+                .iter()
+                .filter_map(|s| {
+                    Some((
+                        s.binary().to_owned(),
+                        format!("http://{}", s.grpc_address()?),
+                    ))
+                })
                 .collect(),
             kafka_bootstrap: self.broker.bootstrap_servers(),
             prometheus: self.prometheus.as_ref().map(Prometheus::url),
