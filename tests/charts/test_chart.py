@@ -75,6 +75,7 @@ VALUE_SETS: dict[str, tuple[str, str, dict]] = {
                         "limits": {"cpu": "2", "memory": "512Mi"},
                     },
                     "consumerServiceTimeoutMs": 800,
+                    "consumerServiceTransport": "grpc",
                 },
             },
             "networkPolicy": {
@@ -111,6 +112,7 @@ VALUE_SETS: dict[str, tuple[str, str, dict]] = {
             "networkPolicy": {"enabled": False},
             "tests": {"enabled": False},
             "http": {"port": 8000},
+            "grpc": {"port": 9000},
             "relay": {"replicas": 1, "metricsPort": 9100},
             "service": {"type": "NodePort"},
         },
@@ -136,6 +138,11 @@ BAD_VALUES = [
     ({"database": {"password": "hunter2"}}, "password"),
     ({"services": {"order-service": {"replicas": 0}}}, "/services/order-service/replicas"),
     ({"http": {"port": 80}}, "/http/port"),
+    ({"grpc": {"port": 70000}}, "/grpc/port"),
+    (
+        {"services": {"order-service": {"consumerServiceTransport": "soap"}}},
+        "/services/order-service/consumerServiceTransport",
+    ),
     ({"imagePullPolicy": "Sometimes"}, "/imagePullPolicy"),
     ({"kafka": {"brokers": "no-port"}}, "/kafka/brokers"),
     (
@@ -383,10 +390,23 @@ def test_discovery_is_by_service_dns_name(rendered):
         port = values.get("http", {}).get("port", 8080)
         services = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Service"}
         order = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == f"{release}-order-service")
-        url = env_of(containers(order)[0])["FTGO_CONSUMER_SERVICE__BASE_URL"]["value"]
+        env = env_of(containers(order)[0])
+        url = env["FTGO_CONSUMER_SERVICE__BASE_URL"]["value"]
         assert url == f"http://{release}-consumer-service:{port}", url
         target = services[f"{release}-consumer-service"]
         assert target["spec"]["ports"][0]["port"] == port
+        # gRPC: its own port on the same Service, served by the consumer-service pods.
+        grpc_port = values.get("grpc", {}).get("port", 9091)
+        grpc_url = env["FTGO_CONSUMER_SERVICE__GRPC_URL"]["value"]
+        assert grpc_url == f"http://{release}-consumer-service:{grpc_port}", grpc_url
+        grpc = next(p for p in target["spec"]["ports"] if p["name"] == "grpc")
+        assert grpc["port"] == grpc_port and grpc["targetPort"] == "grpc"
+        consumer = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == f"{release}-consumer-service")
+        served = {p["name"]: p["containerPort"] for p in containers(consumer)[0]["ports"]}
+        assert served["grpc"] == grpc_port
+        assert env_of(containers(consumer)[0])["FTGO_GRPC__PORT"]["value"] == str(grpc_port)
+        transport = values.get("services", {}).get("order-service", {}).get("consumerServiceTransport", "rest")
+        assert env["FTGO_CONSUMER_SERVICE__TRANSPORT"]["value"] == transport
 
 
 def selects(selector: dict, labels: dict) -> bool:
@@ -442,7 +462,7 @@ def test_network_policies_allow_exactly_the_documented_flows(rendered):
             # Relays also reach the Kubernetes API (their Lease).
             api = set(merged["networkPolicy"]["kubernetesApiPorts"])
             assert egress_ports(f"{release}-{svc}-relay") == backend | api
-            extra = {merged["http"]["port"]} if svc == "order-service" else set()
+            extra = {merged["http"]["port"], merged["grpc"]["port"]} if svc == "order-service" else set()
             assert egress_ports(f"{release}-{svc}") == backend | extra, svc
 
 
@@ -530,7 +550,9 @@ def test_monitoring_objects_point_at_real_ports(rendered):
         if d["kind"] == "Service" and selects(monitor["spec"]["selector"], d["metadata"]["labels"])
         for p in d["spec"]["ports"]
     }
-    assert {e["port"] for e in monitor["spec"]["endpoints"]} == service_ports == {"http", "metrics"}
+    # Scrapes go to the HTTP and metrics ports, not to consumer-service's gRPC port.
+    assert {e["port"] for e in monitor["spec"]["endpoints"]} == {"http", "metrics"}
+    assert service_ports == {"http", "metrics", "grpc"}
     rule = next(d for d in docs if d["kind"] == "PrometheusRule")
     exprs = [r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]]
     # A standby never streams: the alert is on no replica of a relay streaming.

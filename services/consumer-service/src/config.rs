@@ -12,6 +12,10 @@ pub struct Settings {
     /// Where the API, `/metrics`, `/healthz` and `/readyz` are served.
     #[serde(default)]
     pub http: HttpSettings,
+    /// Where the gRPC server (`ftgo.consumer.v1.ConsumerService`) listens: a port of its
+    /// own (9091 in the chart); `0` asks the OS for a free one (tests).
+    #[serde(default)]
+    pub grpc: HttpSettings,
     /// The service's own database (`consumer_service`).
     pub database: DatabaseSettings,
     /// The Kafka cluster carrying commands and replies.

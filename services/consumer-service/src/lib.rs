@@ -3,6 +3,8 @@
 //! It owns the `consumer_service` database and two ways in:
 //!
 //! - a REST API ([`api`]) to register and read consumers, documented as OpenAPI 3.1;
+//! - a gRPC server ([`grpc`]) on its own port with the same lookup, so order-service can
+//!   use either transport;
 //! - the `ValidateConsumerInfo` command ([`handlers`]) that order-service sends while an
 //!   order is pending. The reply (`ConsumerValidated` / `ConsumerRejected`) is written to
 //!   the outbox in the same transaction that records the command as processed, so a
@@ -16,6 +18,7 @@ pub mod api;
 pub mod config;
 pub mod domain;
 mod error;
+pub mod grpc;
 pub mod handlers;
 pub mod repository;
 
@@ -43,7 +46,7 @@ pub async fn migrate(mut client: tokio_postgres::Client) -> platform::Result<()>
 }
 
 /// Connects and migrates the database, makes sure the channels exist, binds the HTTP
-/// server and starts the command consumer. The result serves once run.
+/// and gRPC servers and starts the command consumer. The result serves once run.
 pub async fn build(settings: Settings) -> Result<ServiceApp> {
     settings.messaging.install();
     let platform = Platform::start(
@@ -59,7 +62,9 @@ pub async fn build(settings: Settings) -> Result<ServiceApp> {
         .ensure_topics(&[consumer::COMMANDS, order::REPLIES])
         .await?;
     let api = api::router(platform.pool.clone());
+    let grpc = grpc::ConsumerGrpc::routes(platform.pool.clone(), &platform.registry)?;
     let mut app = ServiceApp::build(platform, &settings.http, api).await?;
+    app.serve_grpc(&settings.grpc, grpc).await?;
     app.consume(
         Subscription {
             subscriber: SUBSCRIBER.into(),

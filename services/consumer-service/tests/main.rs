@@ -3,4 +3,5 @@
 
 mod api;
 mod commands;
+mod grpc;
 mod support;

@@ -23,7 +23,8 @@ pub struct Settings {
     #[serde(default)]
     pub outbox: platform::outbox::OutboxSettings,
     /// consumer-service, found by DNS name (in Kubernetes its Service), for
-    /// `GET /v1/orders/{id}?expand=consumer`.
+    /// `GET /v1/orders/{id}?expand=consumer`: `transport` `rest` (default, `base_url`) or
+    /// `grpc` (`grpc_url`).
     pub consumer_service: ClientSettings,
     /// Order workflow options.
     #[serde(default)]

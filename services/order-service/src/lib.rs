@@ -7,11 +7,12 @@
 //!   rejects it when no complete answer arrives before the deadline.
 //! - Prices come from a replica of restaurant menus kept from `restaurant.events`: no
 //!   synchronous call to restaurant-service.
-//! - `?expand=consumer` calls consumer-service through the resilient client, falling
-//!   back to a degraded answer.
+//! - `?expand=consumer` calls consumer-service through the resilient client, over REST
+//!   or gRPC as configured ([`consumers`]), falling back to a degraded answer.
 
 pub mod api;
 pub mod config;
+pub mod consumers;
 pub mod domain;
 pub mod handlers;
 mod messages;
@@ -22,7 +23,6 @@ mod sweeper;
 use std::sync::Arc;
 use std::time::Duration;
 
-use platform::client::ResilientClient;
 use platform::contracts::{consumer, order, restaurant};
 use platform::messaging::Subscription;
 use platform::service::{Platform, ServiceApp};
@@ -58,11 +58,8 @@ pub async fn build(settings: Settings) -> platform::Result<ServiceApp> {
             restaurant::EVENTS,
         ])
         .await?;
-    let consumers = ResilientClient::from_settings(
-        "consumer-service",
-        &settings.consumer_service,
-        &platform.registry,
-    )?;
+    let consumers =
+        consumers::ConsumerLookup::from_settings(&settings.consumer_service, &platform.registry)?;
     let metrics = metrics::OrderMetrics::register(&platform.registry)?;
     let pool = platform.pool.clone();
     let api = api::router(api::ApiState {

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use platform::client::{
-    BreakerState, CallError, ClientSettings, ResilienceSettings, ResilientClient,
+    BreakerState, CallError, ClientSettings, ResilienceSettings, ResilientClient, TransportKind,
 };
 use platform::config::{ConfigSource, HttpSettings};
 use platform::http::HttpServer;
@@ -460,8 +460,9 @@ async fn clients_of_different_targets_share_one_registry() {
 
     let text = platform::metrics::render(&registry);
     for target in [TARGET, "restaurant-service"] {
-        let series =
-            format!("ftgo_http_client_requests_total{{outcome=\"ok\",target=\"{target}\"}} 1");
+        let series = format!(
+            "ftgo_http_client_requests_total{{outcome=\"ok\",target=\"{target}\",transport=\"rest\"}} 1"
+        );
         assert!(text.contains(&series), "{series} not in\n{text}");
     }
 
@@ -510,6 +511,17 @@ fn settings_have_defaults_and_name_bad_keys() {
             ..ResilienceSettings::default()
         }
     );
+    assert_eq!(config.consumer_service.transport, TransportKind::Rest);
+    let base_url = (
+        "FTGO_CONSUMER_SERVICE__BASE_URL",
+        "http://consumer-service:8080",
+    );
+    let grpc = load(&[base_url, ("FTGO_CONSUMER_SERVICE__TRANSPORT", "grpc")]).unwrap();
+    assert_eq!(grpc.consumer_service.transport, TransportKind::Grpc);
+    let missing = grpc.consumer_service.required_grpc_url().unwrap_err();
+    assert!(missing.to_string().contains("grpc_url"), "{missing}");
+    let soap = load(&[base_url, ("FTGO_CONSUMER_SERVICE__TRANSPORT", "soap")]).unwrap_err();
+    assert!(soap.to_string().contains("transport"), "{soap}");
     let defaults = ResilienceSettings::default();
     assert_eq!(
         (

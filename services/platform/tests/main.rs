@@ -2,4 +2,5 @@
 
 mod client;
 mod database;
+mod grpc_client;
 mod http;

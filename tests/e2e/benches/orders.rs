@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ftgo_harness::kafka::{ReceivedRecord, TopicReader};
+use ftgo_harness::measure::{clock_ticks, command_line, machine, percentile, ticks};
 use ftgo_harness::{SERVICE_BINARIES, SERVICES, Stack, StackOptions};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -336,33 +337,6 @@ async fn message_templates(stack: &Stack, order_id: &str) -> Vec<Template> {
 
 // ----------------------------------------------------------------------------------
 // CPU accounting: which process used the cores during a phase.
-
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-/// (own utime+stime, reaped children's cutime+cstime) of `pid`, in ticks.
-fn ticks(pid: &str) -> (u64, u64) {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return (0, 0);
-    };
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        return (0, 0);
-    };
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0))
-        .collect();
-    // After the name: state is field 3, utime 14, stime 15, cutime 16, cstime 17.
-    let get = |field: usize| f.get(field - 3).copied().unwrap_or(0);
-    (get(14) + get(15), get(16) + get(17))
-}
 
 /// CPU ticks used so far by each part of the system, and by the whole machine.
 #[derive(Debug, Clone)]
@@ -1278,14 +1252,6 @@ fn rss_of_services(stack: &mut Stack) -> Vec<(String, u64)> {
 // ----------------------------------------------------------------------------------
 // Report
 
-fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
-}
-
 /// `p50 …, p95 …, p99 …, max …` of sorted milliseconds.
 fn spread(sorted: &[i64]) -> String {
     let ms = |v: Option<i64>| v.map_or("-".into(), |v| format!("{v} ms"));
@@ -1295,41 +1261,6 @@ fn spread(sorted: &[i64]) -> String {
         ms(percentile(sorted, 95.0)),
         ms(percentile(sorted, 99.0)),
         ms(sorted.last().copied())
-    )
-}
-
-fn command_line(program: &str, args: &[&str]) -> String {
-    Command::new(program)
-        .args(args)
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_default();
-    let memory = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        })
-        .map_or_else(String::new, |kib| {
-            format!("{:.1} GiB", kib / 1024.0 / 1024.0)
-        });
-    format!(
-        "{} cores (nproc), {cpu}, {memory} RAM; {}",
-        command_line("nproc", &[]),
-        command_line("uname", &["-sr"])
     )
 }
 

@@ -3,6 +3,7 @@
 mod api;
 mod fault_suite;
 mod fuzz_api;
+mod grpc;
 mod messaging;
 mod observability;
 mod order_flow;

@@ -1,4 +1,5 @@
-//! Partial failure: consumer-service down.
+//! Partial failure: consumer-service down. The scenario is the same for both transports
+//! of order-service's lookup (REST here, gRPC in `grpc.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,15 @@ use crate::support::{System, metric};
 #[tokio::test]
 async fn with_consumer_service_down_orders_are_accepted_reads_degrade_and_the_breaker_cycles() {
     let mut system = System::start().await;
+    consumer_service_outage(&mut system, "rest").await;
+}
+
+/// consumer-service stops: orders are still accepted, `?expand=consumer` answers
+/// `degraded`, the breaker of order-service's client (over `transport`) opens and
+/// short-circuits; consumer-service returns: the order is validated and a half-open trial
+/// call closes the breaker.
+pub async fn consumer_service_outage(system: &mut System, transport: &str) {
+    let breaker = [("target", "consumer-service"), ("transport", transport)];
     let consumer = system.create_consumer("Barbara").await;
     let restaurant = system.create_restaurant(&[("thali", 1_500)]).await;
     let orders = system.url("order-service");
@@ -32,14 +42,7 @@ async fn with_consumer_service_down_orders_are_accepted_reads_degrade_and_the_br
 
     // After enough failures the breaker opens: calls are rejected without the network.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while metric(
-        order_service,
-        "ftgo_http_client_breaker_state",
-        &[("target", "consumer-service")],
-    )
-    .await
-        != 1.0
-    {
+    while metric(order_service, "ftgo_http_client_breaker_state", &breaker).await != 1.0 {
         assert!(Instant::now() < deadline, "breaker never opened");
         let (status, body) = system.get(&expand).await;
         assert_eq!((status, &body["degraded"]), (200, &Value::Bool(true)));
@@ -47,7 +50,7 @@ async fn with_consumer_service_down_orders_are_accepted_reads_degrade_and_the_br
     let rejected_before = metric(
         order_service,
         "ftgo_http_client_requests_total",
-        &[("outcome", "breaker_open")],
+        &[("outcome", "breaker_open"), ("transport", transport)],
     )
     .await;
     let (_, body) = system.get(&expand).await;
@@ -55,7 +58,7 @@ async fn with_consumer_service_down_orders_are_accepted_reads_degrade_and_the_br
     let rejected_after = metric(
         order_service,
         "ftgo_http_client_requests_total",
-        &[("outcome", "breaker_open")],
+        &[("outcome", "breaker_open"), ("transport", transport)],
     )
     .await;
     assert_eq!(
@@ -88,19 +91,14 @@ async fn with_consumer_service_down_orders_are_accepted_reads_degrade_and_the_br
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(
-        metric(
-            order_service,
-            "ftgo_http_client_breaker_state",
-            &[("target", "consumer-service")]
-        )
-        .await,
+        metric(order_service, "ftgo_http_client_breaker_state", &breaker).await,
         0.0
     );
     assert!(
         metric(
             order_service,
             "ftgo_http_client_breaker_transitions_total",
-            &[("to", "half_open")]
+            &[("to", "half_open"), ("transport", transport)]
         )
         .await
             >= 1.0

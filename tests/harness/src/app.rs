@@ -1,6 +1,7 @@
 //! The workspace's own binaries as real processes: the CDC relay (one per service
 //! database) and the services. Each gets its service database (password through a file,
-//! not the environment), the broker, and a free HTTP port.
+//! not the environment), the broker, and a free HTTP port (and a free gRPC port for the
+//! services in [`GRPC_SERVERS`]).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
@@ -17,12 +18,16 @@ use crate::ports::free_port;
 use crate::postgres::ServiceDatabase;
 use crate::process::ManagedProcess;
 
+/// The binaries that also serve gRPC (`grpc.port`, next to `http.port`).
+pub const GRPC_SERVERS: [&str; 1] = ["consumer-service"];
+
 /// A running workspace binary (relay or service).
 #[derive(Debug)]
 pub struct AppProcess {
     process: ManagedProcess,
     command: (PathBuf, Vec<(String, String)>),
     http: SocketAddr,
+    grpc: Option<SocketAddr>,
     binary: String,
     service: String,
 }
@@ -61,6 +66,13 @@ impl AppProcess {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        let grpc = if GRPC_SERVERS.contains(&binary_name) {
+            let port = free_port()?;
+            env.push(("FTGO_GRPC__PORT".to_owned(), port.to_string()));
+            Some(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        } else {
+            None
+        };
         for (key, value) in extra_env {
             env.retain(|(k, _)| k != key);
             env.push(((*key).to_owned(), (*value).to_owned()));
@@ -72,6 +84,7 @@ impl AppProcess {
             process: spawn(binary_name, &binary, &env, &log)?,
             command: (binary, env),
             http: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            grpc,
             binary: binary_name.to_owned(),
             service: db.name.clone(),
         };
@@ -131,6 +144,23 @@ impl AppProcess {
     /// Where `/metrics`, `/healthz`, `/readyz` are served.
     pub fn http_address(&self) -> SocketAddr {
         self.http
+    }
+
+    /// Base URL of its gRPC server (`http://127.0.0.1:PORT`), for a binary in
+    /// [`GRPC_SERVERS`].
+    ///
+    /// # Panics
+    /// If this binary serves no gRPC.
+    pub fn grpc_url(&self) -> String {
+        let address = self
+            .grpc_address()
+            .unwrap_or_else(|| panic!("{} serves no gRPC", self.binary));
+        format!("http://{address}")
+    }
+
+    /// Where its gRPC server listens, if it serves gRPC.
+    pub fn grpc_address(&self) -> Option<SocketAddr> {
+        self.grpc
     }
 
     /// Process id.

@@ -16,6 +16,7 @@ pub mod http;
 pub mod kafka;
 pub mod load;
 pub mod logs;
+pub mod measure;
 pub mod monitoring;
 mod ports;
 mod postgres;

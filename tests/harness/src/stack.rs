@@ -79,6 +79,8 @@ pub struct StackAddresses {
     pub relays: Vec<(String, String)>,
     /// Service binary -> its base URL (API, `/openapi.json`, `/metrics`).
     pub services: Vec<(String, String)>,
+    /// Service binary -> its gRPC server's URL (consumer-service).
+    pub grpc: Vec<(String, String)>,
     /// `bootstrap.servers` of the broker.
     pub kafka_bootstrap: String,
     /// Prometheus's URL, if started.
@@ -159,8 +161,11 @@ impl Stack {
                     .map(|(_, k, v)| (k.clone(), v.clone()))
                     .collect();
                 if binary == "order-service" {
-                    let consumer_service = stack.service("consumer-service", 0).url();
-                    env.push(("FTGO_CONSUMER_SERVICE__BASE_URL".into(), consumer_service));
+                    // Both transports' addresses: `FTGO_CONSUMER_SERVICE__TRANSPORT` picks.
+                    let consumer_service = stack.service("consumer-service", 0);
+                    let (rest, grpc) = (consumer_service.url(), consumer_service.grpc_url());
+                    env.push(("FTGO_CONSUMER_SERVICE__BASE_URL".into(), rest));
+                    env.push(("FTGO_CONSUMER_SERVICE__GRPC_URL".into(), grpc));
                 }
                 let env: Vec<(&str, &str)> =
                     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -388,6 +393,16 @@ impl Stack {
                 .services
                 .iter()
                 .map(|s| (s.binary().to_owned(), s.url()))
+                .collect(),
+            grpc: self
+                .services
+                .iter()
+                .filter_map(|s| {
+                    Some((
+                        s.binary().to_owned(),
+                        format!("http://{}", s.grpc_address()?),
+                    ))
+                })
                 .collect(),
             kafka_bootstrap: self.broker.bootstrap_servers(),
             prometheus: self.prometheus.as_ref().map(Prometheus::url),

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use deadpool_postgres::Pool;
-use platform::client::ResilientClient;
 use utoipa::OpenApi;
 
+use crate::consumers::ConsumerLookup;
 use crate::metrics::OrderMetrics;
 
 pub use representation::OrderRepresentation;
@@ -20,8 +20,8 @@ pub use representation::OrderRepresentation;
 pub struct ApiState {
     /// The order database.
     pub pool: Pool,
-    /// consumer-service, behind timeout, bulkhead and circuit breaker.
-    pub consumers: ResilientClient,
+    /// consumer-service (REST or gRPC), behind timeout, bulkhead and circuit breaker.
+    pub consumers: ConsumerLookup,
     /// Validation deadline for new orders, in ms.
     pub validation_deadline_ms: u64,
     /// Order outcome counters.

@@ -175,10 +175,9 @@ pub async fn get_order(
     drop(client);
     let mut representation = OrderRepresentation::from(&order);
     if expand_consumer {
-        let path = format!("/v1/consumers/{}", order.consumer_id);
         match state
             .consumers
-            .get_json_traced::<serde_json::Value>(&path, traceparent(&headers))
+            .find(order.consumer_id, traceparent(&headers))
             .await
         {
             Ok(consumer) => representation.consumer = consumer,

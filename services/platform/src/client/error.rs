@@ -2,10 +2,11 @@
 
 /// Why a call gave no usable answer. The caller decides the fallback from this.
 ///
-/// `Timeout`, `Transport` and `Status` of 5xx are what the breaker counts as failures of
-/// the target; `BreakerOpen` and `Bulkhead` are rejections that never touched the
-/// network; a 4xx other than 404 and `Decode` mean the target answered (the breaker
-/// counts them as successes) but not with something this caller can use.
+/// [`CallError::is_failure`] says which ones the breaker counts as failures of the target:
+/// `Timeout`, `Transport`, a 5xx `Status` and the `Grpc` codes that map to 5xx.
+/// `BreakerOpen` and `Bulkhead` are rejections that never touched the network; other
+/// statuses and `Decode` mean the target answered (the breaker counts them as successes)
+/// but not with something this caller can use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
     /// The breaker is open (or its half-open trial calls are taken): rejected without a
@@ -25,7 +26,13 @@ pub enum CallError {
     /// 3xx (a wrong request; the target is fine).
     #[error("unexpected status {0}")]
     Status(u16),
-    /// A 2xx answer whose body is not the expected JSON.
+    /// A gRPC status other than OK and NOT_FOUND: one mapping to HTTP 5xx (UNAVAILABLE,
+    /// DEADLINE_EXCEEDED, INTERNAL, UNKNOWN, UNIMPLEMENTED, DATA_LOSS) is a failure of the
+    /// target; another (INVALID_ARGUMENT, ...) a refused request.
+    #[error("gRPC status {0:?}")]
+    Grpc(tonic::Code),
+    /// A 2xx answer whose body is not the expected JSON (or a gRPC answer missing its
+    /// message).
     #[error("cannot decode the answer: {0}")]
     Decode(String),
 }
@@ -39,8 +46,32 @@ impl CallError {
             CallError::Bulkhead => "bulkhead",
             CallError::Timeout => "timeout",
             CallError::Transport(_) => "transport",
-            CallError::Status(_) => "status",
+            CallError::Status(_) | CallError::Grpc(_) => "status",
             CallError::Decode(_) => "decode",
+        }
+    }
+}
+
+impl CallError {
+    /// Whether this outcome shows the target failing, so that the breaker counts it —
+    /// one rule for every transport. REST: timeouts, transport errors, 5xx. gRPC: the
+    /// same, with the codes whose HTTP equivalent in gRPC's status-code mapping is 5xx.
+    /// A 404 / NOT_FOUND is never an error at all (the answer "none").
+    pub fn is_failure(&self) -> bool {
+        use tonic::Code;
+        match self {
+            CallError::Timeout | CallError::Transport(_) => true,
+            CallError::Status(status) => *status >= 500,
+            CallError::Grpc(code) => matches!(
+                code,
+                Code::Unavailable
+                    | Code::DeadlineExceeded
+                    | Code::Internal
+                    | Code::Unknown
+                    | Code::Unimplemented
+                    | Code::DataLoss
+            ),
+            CallError::BreakerOpen | CallError::Bulkhead | CallError::Decode(_) => false,
         }
     }
 }

@@ -37,8 +37,15 @@ pub(crate) struct ClientMetrics {
 
 impl ClientMetrics {
     /// Creates the series for `target`, not yet registered.
-    pub(crate) fn new(target: &'static str) -> Result<Self> {
-        let opts = |name: &str, help: &str| Opts::new(name, help).const_label("target", target);
+    ///
+    /// `transport` (`rest`, `grpc`) is a constant label too, so a dashboard or a test
+    /// sees which way the calls went.
+    pub(crate) fn new(target: &'static str, transport: &'static str) -> Result<Self> {
+        let opts = |name: &str, help: &str| {
+            Opts::new(name, help)
+                .const_label("target", target)
+                .const_label("transport", transport)
+        };
         let metrics = Self {
             breaker_state: IntGauge::with_opts(opts(
                 "ftgo_http_client_breaker_state",
@@ -65,6 +72,7 @@ impl ClientMetrics {
                     "Duration of calls that reached the network (rejections are not timed).",
                 )
                 .const_label("target", target)
+                .const_label("transport", transport)
                 // The server-side buckets (`http::metrics`), so both ends compare directly.
                 .buckets(vec![
                     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,

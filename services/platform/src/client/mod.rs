@@ -1,4 +1,5 @@
-//! The resilient HTTP client every synchronous call between services goes through.
+//! The resilient client every synchronous call between services goes through, over REST
+//! or gRPC.
 //!
 //! *Microservices Patterns* ch. 3: a service calling another synchronously must not let
 //! the other's failure or slowness become its own. Each [`ResilientClient`] guards one
@@ -12,14 +13,16 @@
 //!    `sliding_window_size` calls (and at least `minimum_calls`) failed, it opens: calls
 //!    fail at once with [`CallError::BreakerOpen`], without a request, for `open_wait_ms`.
 //!    Then it lets `half_open_calls` trial calls through; all succeeding closes it, one
-//!    failing opens it again. Failures are 5xx, timeouts and transport errors; any other
-//!    answer (2xx, 404 and other 4xx) shows the target is working and counts as success.
+//!    failing opens it again. Failures are 5xx (gRPC: the codes that map to 5xx),
+//!    timeouts and transport errors ([`CallError::is_failure`]); any other answer (2xx,
+//!    404 / NOT_FOUND and other 4xx) shows the target is working and counts as success.
 //! 3. **time limit** — the whole exchange, body included, must finish within
 //!    `timeout_ms`, or the call fails with [`CallError::Timeout`] (and the request is
 //!    dropped, closing its connection).
 //!
 //! The three layers are tower-resilience's (`BulkheadLayer` in fail-fast mode,
-//! `CircuitBreakerLayer`, `TimeLimiterLayer`) around a reqwest call, with one exception:
+//! `CircuitBreakerLayer`, `TimeLimiterLayer`) around one call of a [`Transport`] —
+//! [`RestTransport`] (reqwest) or [`GrpcConsumers`] (tonic) — with one exception:
 //! its count-based window does not slide (see `window.rs`), so the decision to open is a
 //! small ring of recent outcomes here, applied through the breaker's handle.
 //!
@@ -29,18 +32,22 @@
 //! consumer-service fails. No retries either: a retry multiplies load on a target that is
 //! already failing, and whether a call may be repeated is also the caller's knowledge.
 //!
-//! The target is found by `base_url` from configuration only: in Kubernetes the Service's
-//! DNS name (`http://consumer-service:8080`), which load-balances over its pods. TLS is not
-//! compiled in (in-cluster plain HTTP), so the scheme must be `http`.
+//! The target is found by URL from configuration only: in Kubernetes the Service's DNS
+//! name (`http://consumer-service:8080`, or its gRPC port), which load-balances over its
+//! pods (for gRPC per connection: one HTTP/2 channel carries every call). TLS is not
+//! compiled in (in-cluster plaintext), so the scheme must be `http`.
 //!
-//! Metrics, in the registry given to [`ResilientClient::new`], with `target` as label:
+//! Metrics, in the registry given to [`ResilientClient::new`], with `target` and
+//! `transport` (`rest`, `grpc`) as labels:
 //! `ftgo_http_client_breaker_state` (0 closed, 1 open, 2 half-open),
 //! `ftgo_http_client_breaker_transitions_total{to}`,
 //! `ftgo_http_client_requests_total{outcome}` (ok, not_found, status, timeout, transport,
 //! breaker_open, bulkhead, decode) and `ftgo_http_client_request_duration_seconds`.
 
 mod error;
+mod grpc;
 mod metrics;
+mod rest;
 mod settings;
 mod transport;
 mod window;
@@ -50,7 +57,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use prometheus::Registry;
-use reqwest::header::{ACCEPT, HeaderValue};
 use serde::de::DeserializeOwned;
 use tower::{Layer, ServiceExt};
 use tower_resilience::bulkhead::{Bulkhead, BulkheadLayer, BulkheadServiceError};
@@ -63,56 +69,108 @@ use tower_resilience::timelimiter::{
 };
 
 pub use error::{BreakerState, CallError};
-pub use settings::{ClientSettings, ResilienceSettings};
+pub use grpc::GrpcConsumers;
+pub use rest::RestTransport;
+pub use settings::{ClientSettings, ResilienceSettings, TransportKind};
+pub use transport::{CallFuture, Transport};
 
-use crate::messaging::headers::TRACEPARENT;
 use crate::{Error, Result};
 use metrics::ClientMetrics;
-use transport::{Failure, HttpCall, Reply};
+use transport::{Call, Traced};
 use window::Window;
 
-/// Bulkhead → circuit breaker → time limiter → reqwest. The breaker classifies every
-/// `Err` below it as a failure: timeouts, transport errors and 5xx (see `transport`).
-type Stack = Bulkhead<CircuitBreaker<TimeLimiter<HttpCall, FixedTimeout>, DefaultClassifier>>;
-type StackError = BulkheadServiceError<CircuitBreakerError<TimeLimiterError<Failure>>>;
+/// Bulkhead → circuit breaker → time limiter → the transport. The breaker classifies
+/// every `Err` below it as a failure: timeouts and what [`CallError::is_failure`] says.
+type Stack<T> = Bulkhead<CircuitBreaker<TimeLimiter<Call<T>, FixedTimeout>, DefaultClassifier>>;
+type StackError = BulkheadServiceError<CircuitBreakerError<TimeLimiterError<CallError>>>;
 
-/// A client for one target service, safe to share: clones share the bulkhead, the
-/// breaker, the connection pool and the metrics.
-#[derive(Clone)]
-pub struct ResilientClient {
-    inner: Arc<Inner>,
+/// A client for one target service over transport `T` (REST by default), safe to
+/// share: clones share the bulkhead, the breaker, the connections and the metrics.
+pub struct ResilientClient<T: Transport = RestTransport> {
+    inner: Arc<Inner<T>>,
 }
 
-struct Inner {
+impl<T: Transport> Clone for ResilientClient<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+struct Inner<T: Transport> {
     target: &'static str,
-    base_url: String,
-    http: reqwest::Client,
-    stack: Stack,
+    stack: Stack<T>,
     breaker: CircuitBreakerHandle,
     window: Arc<Mutex<Window>>,
     metrics: ClientMetrics,
 }
 
-impl ResilientClient {
-    /// A client for `target` at `base_url`, registering its metrics in `registry`.
+impl ResilientClient<RestTransport> {
+    /// A REST client for `target` at `base_url`, registering its metrics in `registry`.
     ///
     /// `target` names the dependency in metrics and logs (e.g. `"consumer-service"`); it
-    /// is `'static` so that label values stay a fixed, small set. One client per target and
-    /// registry: a second one for the same target fails (`Error::Metrics`) — clone the
-    /// first instead, so both share the breaker.
+    /// is `'static` so that label values stay a fixed, small set. One client per target,
+    /// transport and registry: a second one fails (`Error::Metrics`) — clone the first
+    /// instead, so both share the breaker.
     pub fn new(
         target: &'static str,
         base_url: &str,
         settings: &ResilienceSettings,
         registry: &Registry,
     ) -> Result<Self> {
+        let transport = RestTransport::new(target, base_url)?;
+        Self::with_transport(target, transport, settings, registry)
+    }
+
+    /// [`ResilientClient::new`] from a service's configuration entry for this target
+    /// (its `base_url`).
+    pub fn from_settings(
+        target: &'static str,
+        settings: &ClientSettings,
+        registry: &Registry,
+    ) -> Result<Self> {
+        Self::new(target, &settings.base_url, &settings.resilience, registry)
+    }
+
+    /// `GET base_url + path` as JSON: `Ok(Some(_))` on 2xx, `Ok(None)` on 404 (an answer —
+    /// "no such resource" — not a failure of the target).
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, CallError> {
+        self.get_json_traced(path, None).await
+    }
+
+    /// [`Self::get_json`], passing on the caller's W3C `traceparent` so the target's logs
+    /// join the same trace. An invalid header value is dropped (the call still goes out),
+    /// as W3C Trace Context asks of a malformed parent.
+    pub async fn get_json_traced<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        traceparent: Option<&str>,
+    ) -> Result<Option<T>, CallError> {
+        let result = self
+            .exchange(path.to_owned(), traceparent)
+            .await
+            .and_then(|body| {
+                body.map(|body| serde_json::from_slice(&body))
+                    .transpose()
+                    .map_err(|e| CallError::Decode(e.to_string()))
+            });
+        self.count(&result);
+        result
+    }
+}
+
+impl<T: Transport> ResilientClient<T> {
+    /// A client for `target` over `transport`, registering its metrics in `registry`
+    /// (see [`ResilientClient::new`]).
+    pub fn with_transport(
+        target: &'static str,
+        transport: T,
+        settings: &ResilienceSettings,
+        registry: &Registry,
+    ) -> Result<Self> {
         settings.validate()?;
-        let base_url = checked_base_url(target, base_url)?;
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("ftgo-platform/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::HttpClient(transport::describe(&e)))?;
-        let metrics = ClientMetrics::new(target)?;
+        let metrics = ClientMetrics::new(target, T::NAME)?;
         let window = Arc::new(Mutex::new(Window::new(
             settings.sliding_window_size,
             settings.minimum_calls,
@@ -163,16 +221,14 @@ impl ResilientClient {
             .timeout_duration(Duration::from_millis(settings.timeout_ms))
             .cancel_running_future(true)
             .build();
-        let stack = bulkhead_layer
-            .layer(breaker_layer.layer(time_limit_layer.layer(HttpCall { http: http.clone() })));
+        let stack =
+            bulkhead_layer.layer(breaker_layer.layer(time_limit_layer.layer(Call(transport))));
         // Last, so a client that could not be built leaves nothing in the registry.
         metrics.register(registry)?;
 
         Ok(Self {
             inner: Arc::new(Inner {
                 target,
-                base_url,
-                http,
                 stack,
                 breaker,
                 window,
@@ -181,48 +237,15 @@ impl ResilientClient {
         })
     }
 
-    /// [`ResilientClient::new`] from a service's configuration entry for this target.
-    pub fn from_settings(
-        target: &'static str,
-        settings: &ClientSettings,
-        registry: &Registry,
-    ) -> Result<Self> {
-        Self::new(target, &settings.base_url, &settings.resilience, registry)
-    }
-
-    /// `GET base_url + path` as JSON: `Ok(Some(_))` on 2xx, `Ok(None)` on 404 (an answer —
-    /// "no such resource" — not a failure of the target).
-    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, CallError> {
-        self.get_json_traced(path, None).await
-    }
-
-    /// [`Self::get_json`], passing on the caller's W3C `traceparent` so the target's logs
-    /// join the same trace. An invalid header value is dropped (the call still goes out),
-    /// as W3C Trace Context asks of a malformed parent.
-    pub async fn get_json_traced<T: DeserializeOwned>(
+    /// One call through the stack: `Ok(Some(_))` an answer, `Ok(None)` "no such
+    /// resource" (not a failure of the target), `Err` no usable answer.
+    pub async fn call(
         &self,
-        path: &str,
+        request: T::Request,
         traceparent: Option<&str>,
-    ) -> Result<Option<T>, CallError> {
-        let result = self
-            .exchange(path, traceparent)
-            .await
-            .and_then(|reply| match reply.status {
-                200..=299 => serde_json::from_slice(&reply.body)
-                    .map(Some)
-                    .map_err(|e| CallError::Decode(e.to_string())),
-                404 => Ok(None),
-                status => Err(CallError::Status(status)),
-            });
-        let outcome = match &result {
-            Ok(Some(_)) => "ok",
-            Ok(None) => "not_found",
-            Err(error) => error.outcome(),
-        };
-        self.inner.metrics.outcome(outcome);
-        if let Err(error) = &result {
-            tracing::debug!(client_target = self.inner.target, path, outcome, %error, "call failed");
-        }
+    ) -> Result<Option<T::Response>, CallError> {
+        let result = self.exchange(request, traceparent).await;
+        self.count(&result);
         result
     }
 
@@ -238,58 +261,64 @@ impl ResilientClient {
     }
 
     /// Sends one request through the stack and feeds the outcome to the sliding window.
-    async fn exchange(&self, path: &str, traceparent: Option<&str>) -> Result<Reply, CallError> {
+    async fn exchange(
+        &self,
+        request: T::Request,
+        traceparent: Option<&str>,
+    ) -> Result<Option<T::Response>, CallError> {
         let inner = &*self.inner;
-        let request = inner.request(path, traceparent)?;
+        let traced = Traced {
+            request,
+            traceparent: traceparent.map(str::to_owned),
+        };
         let admitted = lock(&inner.window).snapshot();
         let started = Instant::now();
         let result = inner
             .stack
             .clone()
-            .oneshot(request)
+            .oneshot(traced)
             .await
             .map_err(call_error);
         if matches!(result, Err(CallError::BreakerOpen | CallError::Bulkhead)) {
-            return result;
+            return result.and_then(|answer| answer);
         }
         inner
             .metrics
             .observe_duration(started.elapsed().as_secs_f64());
-        // Below the breaker, every `Err` is a failure of the target (5xx, timeout,
-        // transport); the same classification tower-resilience applies.
+        // Below the breaker, every `Err` is a failure of the target; answers are `Ok`,
+        // whatever they hold: the same classification tower-resilience applies.
         let trip = lock(&inner.window).record(admitted, result.is_err());
         if trip {
             inner.breaker.force_open().await;
         }
-        result
+        result.and_then(|answer| answer)
     }
-}
 
-impl Inner {
-    fn request(
-        &self,
-        path: &str,
-        traceparent: Option<&str>,
-    ) -> Result<reqwest::Request, CallError> {
-        let url = format!("{}/{}", self.base_url, path.trim_start_matches('/'));
-        let mut builder = self
-            .http
-            .get(url)
-            .header(ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(value) = traceparent.and_then(|v| HeaderValue::from_str(v).ok()) {
-            builder = builder.header(TRACEPARENT, value);
+    /// Counts a finished call under its outcome (and logs a failed one).
+    fn count<R>(&self, result: &Result<Option<R>, CallError>) {
+        let outcome = match result {
+            Ok(Some(_)) => "ok",
+            Ok(None) => "not_found",
+            Err(error) => error.outcome(),
+        };
+        self.inner.metrics.outcome(outcome);
+        if let Err(error) = result {
+            tracing::debug!(
+                client_target = self.inner.target,
+                transport = T::NAME,
+                outcome,
+                %error,
+                "call failed"
+            );
         }
-        builder
-            .build()
-            .map_err(|e| CallError::Transport(transport::describe(&e)))
     }
 }
 
-impl fmt::Debug for ResilientClient {
+impl<T: Transport> fmt::Debug for ResilientClient<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResilientClient")
             .field("target", &self.inner.target)
-            .field("base_url", &self.inner.base_url)
+            .field("transport", &T::NAME)
             .field("breaker_state", &self.breaker_state())
             .finish_non_exhaustive()
     }
@@ -314,29 +343,8 @@ fn call_error(error: StackError) -> CallError {
         }
         BulkheadServiceError::Inner(CircuitBreakerError::Inner(TimeLimiterError::Inner(
             failure,
-        ))) => match failure {
-            Failure::Status(status) => CallError::Status(status),
-            Failure::Transport(reason) => CallError::Transport(reason),
-        },
+        ))) => failure,
     }
-}
-
-/// `http://host:port` (a path prefix is allowed), without a trailing slash.
-fn checked_base_url(target: &str, base_url: &str) -> Result<String> {
-    let invalid = |reason: String| Error::ConfigKey {
-        key: "base_url".into(),
-        reason: format!("client for {target}: {reason}"),
-    };
-    let url = reqwest::Url::parse(base_url).map_err(|e| invalid(format!("not a URL: {e}")))?;
-    if url.scheme() != "http" {
-        return Err(invalid(
-            "scheme must be http (TLS is not compiled in)".into(),
-        ));
-    }
-    if url.host_str().is_none() || url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("expected http://host:port".into()));
-    }
-    Ok(base_url.trim_end_matches('/').to_owned())
 }
 
 fn invalid_settings(error: &dyn std::error::Error) -> Error {

@@ -8,20 +8,50 @@ use crate::{Error, Result};
 ///
 /// ```yaml
 /// consumer_service:
+///   transport: grpc                          # rest (default) or grpc
 ///   base_url: http://consumer-service:8080
+///   grpc_url: http://consumer-service:9091   # needed with transport: grpc
 ///   resilience: { timeout_ms: 500 }
 /// ```
 ///
-/// `base_url` is a DNS name from configuration (in Kubernetes the Service name); there is
+/// The URLs are DNS names from configuration (in Kubernetes the Service name); there is
 /// no other discovery.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSettings {
-    /// Scheme, host and port of the target, e.g. `http://consumer-service:8080`.
+    /// Which protocol the calls use; both go through the same resilience stack.
+    #[serde(default)]
+    pub transport: TransportKind,
+    /// Scheme, host and port of the target's REST API, e.g. `http://consumer-service:8080`.
     pub base_url: String,
+    /// Scheme, host and port of the target's gRPC server, e.g.
+    /// `http://consumer-service:9091`; required when `transport` is `grpc`.
+    #[serde(default)]
+    pub grpc_url: Option<String>,
     /// Timeout, bulkhead and circuit-breaker settings; every field has a default.
     #[serde(default)]
     pub resilience: ResilienceSettings,
+}
+
+/// The protocol of a synchronous dependency.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    /// JSON over HTTP/1.1: the target's public REST API.
+    #[default]
+    Rest,
+    /// Protobuf over HTTP/2 (tonic): the target's gRPC server.
+    Grpc,
+}
+
+impl ClientSettings {
+    /// `grpc_url`, or a configuration error naming the key when it is missing.
+    pub fn required_grpc_url(&self) -> Result<&str> {
+        self.grpc_url.as_deref().ok_or_else(|| Error::ConfigKey {
+            key: "grpc_url".into(),
+            reason: "required when transport is grpc".into(),
+        })
+    }
 }
 
 /// How one client protects its caller from a slow or failing target.

@@ -147,6 +147,7 @@ impl Platform {
 #[derive(Debug)]
 pub struct ServiceApp {
     server: HttpServer,
+    grpc: Option<SocketAddr>,
     platform: Platform,
     stop: watch::Sender<bool>,
     workers: JoinSet<Result<()>>,
@@ -168,6 +169,7 @@ impl ServiceApp {
         let (stop, _) = watch::channel(false);
         Ok(Self {
             server,
+            grpc: None,
             platform,
             stop,
             workers: JoinSet::new(),
@@ -177,6 +179,39 @@ impl ServiceApp {
     /// The bound address.
     pub fn local_addr(&self) -> Result<SocketAddr> {
         self.server.local_addr()
+    }
+
+    /// Binds a gRPC server (tonic, HTTP/2 plaintext) for `routes` on its own port and
+    /// serves it with the HTTP server: it stops taking calls at the same moment and
+    /// finishes those in flight. A port of its own keeps it apart from the HTTP/1.1 API in
+    /// Kubernetes Service ports and NetworkPolicy rules. Returns the bound address.
+    pub async fn serve_grpc(
+        &mut self,
+        settings: &HttpSettings,
+        routes: tonic::service::Routes,
+    ) -> Result<SocketAddr> {
+        let listener = tokio::net::TcpListener::bind(settings.address()).await?;
+        let address = listener.local_addr()?;
+        self.grpc = Some(address);
+        let mut stop = self.stop.subscribe();
+        self.workers.spawn(async move {
+            tonic::transport::Server::builder()
+                .add_routes(routes)
+                .serve_with_incoming_shutdown(
+                    tonic::transport::server::TcpIncoming::from(listener),
+                    async move {
+                        let _ = stop.wait_for(|stop| *stop).await;
+                    },
+                )
+                .await
+                .map_err(|e| Error::Http(std::io::Error::other(e)))
+        });
+        Ok(address)
+    }
+
+    /// The gRPC server's bound address, if [`ServiceApp::serve_grpc`] was called.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc
     }
 
     /// Starts a consumer loop for `subscription` (it runs until the service stops).
@@ -251,7 +286,8 @@ where
     let app = build(settings)
         .await
         .map_err(|e| format!("cannot start: {e}"))?;
-    tracing::info!(service = name, http = %app.local_addr()?, "started");
+    let grpc = app.grpc_addr().map(|address| address.to_string());
+    tracing::info!(service = name, http = %app.local_addr()?, grpc, "started");
     app.run_until(crate::http::shutdown_signal()).await?;
     tracing::info!(service = name, "stopped");
     Ok(())

@@ -142,6 +142,10 @@ fn print_addresses(a: &StackAddresses) {
     for (service, url) in &a.services {
         println!("    {service:<20} {url}");
     }
+    println!("  gRPC (ftgo.consumer.v1.ConsumerService)");
+    for (service, url) in &a.grpc {
+        println!("    {service:<20} {url}");
+    }
     println!("  CDC relays (metrics)");
     for (service, url) in &a.relays {
         println!("    {service:<20} {url}");
