@@ -45,16 +45,7 @@ const CONCURRENCY: usize = 16;
 const ROUNDS: usize = 2;
 
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --all-targets` would run us without it.
-    if !std::env::args().any(|a| a == "--bench") {
-        eprintln!("lookup: a benchmark; run it with `cargo bench -p ftgo-e2e --bench lookup`");
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    runtime.block_on(run());
+    ftgo_harness::measure::run_benchmark("ftgo-e2e", "lookup", run());
 }
 
 fn step(message: &str) {

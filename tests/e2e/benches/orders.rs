@@ -59,16 +59,7 @@ const MENU: [(&str, i64); 3] = [("samosa", 250), ("dosa", 700), ("lassi", 300)];
 const ORDER: [(&str, u32); 2] = [("samosa", 2), ("dosa", 1)];
 
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --all-targets` would run us without it.
-    if !std::env::args().any(|a| a == "--bench") {
-        eprintln!("orders: a benchmark; run it with `cargo bench -p ftgo-e2e --bench orders`");
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    runtime.block_on(run());
+    ftgo_harness::measure::run_benchmark("ftgo-e2e", "orders", run());
 }
 
 fn step(message: &str) {

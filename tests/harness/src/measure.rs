@@ -1,6 +1,7 @@
 //! What benchmarks measure with: CPU time of a process from /proc, percentiles, and a
 //! one-line description of the machine for the report.
 
+use std::future::Future;
 use std::process::Command;
 
 /// Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`, 100 if unknown).
@@ -72,4 +73,19 @@ pub fn machine() -> String {
         command_line("nproc", &[]),
         command_line("uname", &["-sr"])
     )
+}
+
+/// A benchmark target's `main`: runs `body` on a multi-threaded runtime when started by
+/// `cargo bench` (which passes `--bench`). `cargo test --all-targets` runs bench targets
+/// too, without it; then this only says how to run the benchmark.
+pub fn run_benchmark<F: Future<Output = ()>>(package: &str, bench: &str, body: F) {
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("{bench}: a benchmark; run it with `cargo bench -p {package} --bench {bench}`");
+        return;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(body);
 }
