@@ -26,19 +26,24 @@ fn order_from(row: &Row) -> Result<Order, tokio_postgres::Error> {
     })
 }
 
-/// Inserts a new order whose validation must finish within `deadline_ms`.
+/// Inserts a new order whose validation must finish within `deadline_ms`. Returns false,
+/// inserting nothing, when `idempotency_key` already names an order (a concurrent insert
+/// with the same key waits for the first to end, then conflicts).
 pub async fn insert(
     client: &impl GenericClient,
     order: &Order,
     deadline_ms: u64,
-) -> Result<(), tokio_postgres::Error> {
+    idempotency_key: Option<&str>,
+) -> Result<bool, tokio_postgres::Error> {
     let line_items = serde_json::to_value(&order.line_items).unwrap_or_default();
     let deadline_ms = i64::try_from(deadline_ms).unwrap_or(i64::MAX);
-    client
+    let inserted = client
         .execute(
             "INSERT INTO orders (id, consumer_id, restaurant_id, line_items, total_cents, state,
-                                 validation_deadline)
-             VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7::bigint / 1000.0))",
+                                 validation_deadline, idempotency_key)
+             VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7::bigint / 1000.0),
+                     $8)
+             ON CONFLICT (idempotency_key) DO NOTHING",
             &[
                 &order.id,
                 &order.consumer_id,
@@ -47,10 +52,25 @@ pub async fn insert(
                 &order.total_cents,
                 &order.state.as_str(),
                 &deadline_ms,
+                &idempotency_key,
             ],
         )
         .await?;
-    Ok(())
+    Ok(inserted == 1)
+}
+
+/// The order created with `idempotency_key`, if any.
+pub async fn find_by_idempotency_key(
+    client: &impl GenericClient,
+    idempotency_key: &str,
+) -> Result<Option<Order>, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE idempotency_key = $1"),
+            &[&idempotency_key],
+        )
+        .await?;
+    row.as_ref().map(order_from).transpose()
 }
 
 /// The order, if it exists.

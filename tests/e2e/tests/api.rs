@@ -128,3 +128,85 @@ async fn every_service_serves_its_openapi_3_1_document() {
         );
     }
 }
+
+/// A client that lost the answer to `POST /v1/orders` retries with the same
+/// `Idempotency-Key` and gets the order it created, not a second one; the key cannot be
+/// reused for another order.
+#[tokio::test]
+async fn a_retried_order_with_its_idempotency_key_is_created_once() {
+    let mut system = System::start().await;
+    let consumer = system.create_consumer("Ana").await;
+    let restaurant = system.create_restaurant(&[("samosa", 250)]).await;
+    // Once this succeeds, the replica knows the restaurant.
+    system
+        .place_order(consumer, restaurant, &[("samosa", 1)])
+        .await;
+    let orders = format!("{}/v1/orders", system.url("order-service"));
+    let order = |quantity: u32| {
+        json!({ "consumer_id": consumer, "restaurant_id": restaurant,
+                "line_items": [{ "menu_item_id": "samosa", "quantity": quantity }] })
+    };
+    let post = |key: &'static str, body: serde_json::Value| {
+        let request = system
+            .http
+            .post(&orders)
+            .header("idempotency-key", key)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let replayed = response.headers().get("idempotent-replayed").is_some();
+            let body: serde_json::Value = response.json().await.unwrap();
+            (status, replayed, body)
+        }
+    };
+
+    let (status, replayed, first) = post("checkout-7f3a", order(2)).await;
+    assert_eq!((status, replayed), (201, false), "{first}");
+    let (status, replayed, again) = post("checkout-7f3a", order(2)).await;
+    assert_eq!((status, replayed), (201, true), "{again}");
+    assert_eq!(again["id"], first["id"]);
+
+    // Two retries racing each other: one order between them.
+    let (a, b) = tokio::join!(
+        post("checkout-race", order(3)),
+        post("checkout-race", order(3))
+    );
+    assert_eq!((a.0, b.0), (201, 201), "{} {}", a.2, b.2);
+    assert_eq!(a.2["id"], b.2["id"]);
+    assert!(a.1 != b.1, "exactly one of the two is a replay");
+
+    // The key names one order: another order under it, or a malformed key, is refused.
+    let (status, _, problem) = post("checkout-7f3a", order(5)).await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (422, Some("Idempotency-Key")),
+        "{problem}"
+    );
+    let (status, _, problem) = post("two words", order(1)).await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (422, Some("Idempotency-Key")),
+        "{problem}"
+    );
+
+    let database = system
+        .stack
+        .database("order_service")
+        .connect()
+        .await
+        .unwrap();
+    let rows: i64 = database
+        .query_one(
+            "SELECT count(*) FROM orders WHERE idempotency_key IN ('checkout-7f3a', 'checkout-race')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 2, "one order per key");
+    let id = first["id"].as_str().unwrap().to_owned();
+    system
+        .wait_for_state(&id, "VALIDATED", std::time::Duration::from_secs(60))
+        .await;
+}

@@ -79,6 +79,72 @@ fn traceparent(headers: &HeaderMap) -> Option<&str> {
     headers.get("traceparent").and_then(|v| v.to_str().ok())
 }
 
+/// The request header naming a client's retry-safe key (IETF draft
+/// "The Idempotency-Key HTTP Header Field").
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Set on a response that replays the order an earlier request with the same key created.
+const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+/// The request's `Idempotency-Key`, if any: 1 to 255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, Problem> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let invalid = || {
+        Problem::invalid_field(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        )
+    };
+    let key = value.to_str().map_err(|_| invalid())?;
+    let visible = key.bytes().all(|b| b.is_ascii_graphic());
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_CHARS || !visible {
+        return Err(invalid());
+    }
+    Ok(Some(key))
+}
+
+/// The answer to a request whose key already created `order`: that order again, if the
+/// request asks for the same order; a key reused for another order is the client's error.
+fn replay(
+    order: &Order,
+    consumer_id: Uuid,
+    restaurant_id: Uuid,
+    line_items: &[LineItem],
+) -> Result<OrderCreatedResponse, Problem> {
+    let same = order.consumer_id == consumer_id
+        && order.restaurant_id == restaurant_id
+        && order.line_items == line_items;
+    if !same {
+        return Err(Problem::invalid_field(
+            "Idempotency-Key",
+            "this key was used for a different order",
+        ));
+    }
+    let mut response = created(order);
+    response.1.insert(
+        IDEMPOTENT_REPLAYED,
+        header::HeaderValue::from_static("true"),
+    );
+    Ok(response)
+}
+
+type OrderCreatedResponse = (StatusCode, HeaderMap, Json<OrderRepresentation>);
+
+/// 201 with the order and its `Location`.
+fn created(order: &Order) -> OrderCreatedResponse {
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = format!("/v1/orders/{}", order.id).parse() {
+        headers.insert(header::LOCATION, location);
+    }
+    (
+        StatusCode::CREATED,
+        headers,
+        Json(OrderRepresentation::from(order)),
+    )
+}
+
 /// Accepts an order as PENDING and starts its validation.
 ///
 /// Pattern "finish processing after returning a response": the order, `OrderCreated` and
@@ -88,11 +154,16 @@ fn traceparent(headers: &HeaderMap) -> Option<&str> {
     post,
     path = "/v1/orders",
     request_body = CreateOrder,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, max_length = 255, min_length = 1, pattern = "^[!-~]+$",
+         description = "Makes the request safe to retry: a request with a key that already created an order answers that order (with `Idempotent-Replayed: true`) instead of creating another; the same key with a different order is refused (422)")
+    ),
     responses(
-        (status = 201, description = "Accepted (PENDING)", body = OrderRepresentation),
+        (status = 201, description = "Accepted (PENDING); or, with an Idempotency-Key already used for the same order, that order again", body = OrderRepresentation,
+         headers(("Location" = String, description = "The order's URL"), ("Idempotent-Replayed" = String, description = "`true` when the answer replays an earlier request with the same Idempotency-Key"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is invalid, or the restaurant is not known (yet); `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid, the restaurant is not known (yet), or the Idempotency-Key was used for another order; `field` names it", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -100,9 +171,20 @@ pub async fn create_order(
     State(state): State<Arc<ApiState>>,
     headers: HeaderMap,
     ValidJson(request): ValidJson<CreateOrder>,
-) -> Result<(StatusCode, HeaderMap, Json<OrderRepresentation>), Problem> {
+) -> Result<OrderCreatedResponse, Problem> {
     request.validate()?;
+    let key = idempotency_key(&headers)?;
     let mut client = platform::db::connection(&state.pool).await?;
+    if let Some(key) = key
+        && let Some(existing) = repository::find_by_idempotency_key(&**client, key).await?
+    {
+        return replay(
+            &existing,
+            request.consumer_id,
+            request.restaurant_id,
+            &request.line_items,
+        );
+    }
     let menu = repository::menu(&**client, request.restaurant_id).await?;
     let total = price(menu.as_deref(), request.restaurant_id, &request.line_items).map_err(
         |e @ PricingError::UnknownRestaurant(_)| {
@@ -117,7 +199,23 @@ pub async fn create_order(
     );
     let trace = traceparent(&headers);
     let transaction = client.transaction().await?;
-    repository::insert(&*transaction, &order, state.validation_deadline_ms).await?;
+    if !repository::insert(&*transaction, &order, state.validation_deadline_ms, key).await? {
+        // A concurrent request with the same key created its order first.
+        drop(transaction);
+        let existing = match key {
+            Some(key) => repository::find_by_idempotency_key(&**client, key).await?,
+            None => None,
+        };
+        return match existing {
+            Some(existing) => replay(
+                &existing,
+                order.consumer_id,
+                order.restaurant_id,
+                &order.line_items,
+            ),
+            None => Err(Problem::unavailable(&"the order's key was taken; retry")),
+        };
+    }
     outbox::append(
         &transaction,
         &[
@@ -130,16 +228,7 @@ pub async fn create_order(
     transaction.commit().await?;
     state.metrics.count(Outcome::Created);
     tracing::info!(order_id = %order.id, total_cents = total, "order accepted");
-
-    let mut response_headers = HeaderMap::new();
-    if let Ok(location) = format!("/v1/orders/{}", order.id).parse() {
-        response_headers.insert(header::LOCATION, location);
-    }
-    Ok((
-        StatusCode::CREATED,
-        response_headers,
-        Json(OrderRepresentation::from(&order)),
-    ))
+    Ok(created(&order))
 }
 
 /// An order; with `?expand=consumer` also its consumer, fetched from consumer-service
