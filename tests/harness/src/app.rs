@@ -93,21 +93,15 @@ impl AppProcess {
     }
 
     async fn wait_answering(&mut self) -> Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if !self.process.is_running() {
-                return Err(self.process.start_error("it exited during start-up"));
-            }
-            if http::get(self.http, "/healthz").await.is_some() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(self
-                    .process
-                    .start_error("/healthz not answering within 30 s"));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let address = self.http;
+        self.process
+            .wait_until(
+                "/healthz answering",
+                Duration::from_secs(30),
+                Duration::from_millis(20),
+                || async move { http::get(address, "/healthz").await.is_some() },
+            )
+            .await
     }
 
     /// Waits until `/readyz` answers 200 (a relay streams, a service reaches its

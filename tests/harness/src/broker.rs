@@ -6,7 +6,7 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use rdkafka::ClientConfig;
@@ -64,24 +64,19 @@ impl Broker {
     }
 
     async fn wait_ready(&mut self) -> Result<()> {
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
-            if !self.process.is_running() {
-                return Err(self
-                    .process
-                    .start_error("the broker exited during start-up"));
-            }
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(self.process.start_error("port not open within 30 s"));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let port = self.port;
+        self.process
+            .wait_until(
+                "its port open",
+                STARTUP_TIMEOUT,
+                Duration::from_millis(20),
+                || async move {
+                    tokio::net::TcpStream::connect(("127.0.0.1", port))
+                        .await
+                        .is_ok()
+                },
+            )
+            .await
     }
 
     /// `bootstrap.servers` for clients.

@@ -8,7 +8,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use nix::unistd::{Gid, Uid, User};
@@ -201,21 +201,18 @@ impl Postgres {
     }
 
     async fn wait_ready(&mut self) -> Result<()> {
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
-            if !self.process.is_running() {
-                return Err(self
-                    .process
-                    .start_error("the server exited during start-up"));
-            }
-            if connect(&self.superuser_config("postgres")).await.is_ok() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(self.process.start_error("no connection within 60 s"));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let config = self.superuser_config("postgres");
+        self.process
+            .wait_until(
+                "a connection",
+                STARTUP_TIMEOUT,
+                Duration::from_millis(50),
+                || {
+                    let config = config.clone();
+                    async move { connect(&config).await.is_ok() }
+                },
+            )
+            .await
     }
 
     /// TCP port of the server.

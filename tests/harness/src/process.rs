@@ -2,6 +2,7 @@
 //! when the handle is dropped (also during a panic's unwinding).
 
 use std::fs::File;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -129,6 +130,35 @@ impl ManagedProcess {
     /// The last `lines` lines of the log, for error messages.
     pub fn log_tail(&self, lines: usize) -> String {
         log_tail(&self.log, lines)
+    }
+
+    /// Polls `probe` every `every` until it holds: how every harness process waits to
+    /// be usable. Fails with the log tail if the process exits first, or if `within`
+    /// passes (the error then says it was waiting for `what`).
+    pub(crate) async fn wait_until<F, Fut>(
+        &mut self,
+        what: &str,
+        within: Duration,
+        every: Duration,
+        mut probe: F,
+    ) -> Result<()>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let deadline = Instant::now() + within;
+        loop {
+            if !self.is_running() {
+                return Err(self.start_error("it exited during start-up"));
+            }
+            if probe().await {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(self.start_error(format!("{what}: not within {} s", within.as_secs())));
+            }
+            tokio::time::sleep(every).await;
+        }
     }
 
     /// An error saying this process failed to start, with its log tail.

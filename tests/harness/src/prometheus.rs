@@ -99,21 +99,15 @@ impl Prometheus {
     }
 
     async fn wait_ready(&mut self) -> Result<()> {
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
-            if !self.process.is_running() {
-                return Err(self
-                    .process
-                    .start_error("Prometheus exited during start-up"));
-            }
-            if let Some((200, _)) = http::get(self.address, "/-/ready").await {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(self.process.start_error("/-/ready not 200 within 60 s"));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let address = self.address;
+        self.process
+            .wait_until(
+                "/-/ready 200",
+                STARTUP_TIMEOUT,
+                Duration::from_millis(50),
+                || async move { matches!(http::get(address, "/-/ready").await, Some((200, _))) },
+            )
+            .await
     }
 
     async fn wait_scraped(&mut self, targets: usize) -> Result<()> {
