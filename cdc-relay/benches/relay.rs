@@ -630,7 +630,7 @@ async fn relay_drain(
     for (tid, (name, ticks)) in &threads_after {
         let before = threads_before.get(tid).map_or(0, |t| t.1);
         *threads.entry(name.clone()).or_default() +=
-            ticks.saturating_sub(before) as f64 / clock_ticks();
+            ticks.saturating_sub(before) as f64 / ftgo_harness::measure::clock_ticks();
     }
     let mut threads: Vec<(String, f64)> = threads.into_iter().filter(|t| t.1 > 0.0).collect();
     threads.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -988,20 +988,6 @@ fn thread_ticks(pid: u32) -> BTreeMap<u32, (String, u64)> {
         .collect()
 }
 
-fn clock_ticks() -> f64 {
-    // USER_HZ; 100 on every Linux architecture the project runs on.
-    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *TICKS.get_or_init(|| {
-        std::process::Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(100.0)
-    })
-}
-
 /// CPU time of processes over a phase: fixed ones, plus PostgreSQL's postmaster and its
 /// children, re-listed at each sample so that backends and WAL senders born during the
 /// phase count (from zero). A process gone before the last sample keeps its last value.
@@ -1064,10 +1050,11 @@ impl CpuTracker {
         let mut by_label: BTreeMap<&'static str, f64> = BTreeMap::new();
         for (label, start, latest) in self.seen.values() {
             *by_label.entry(label).or_default() +=
-                latest.saturating_sub(*start) as f64 / clock_ticks();
+                latest.saturating_sub(*start) as f64 / ftgo_harness::measure::clock_ticks();
         }
         let tracked: f64 = by_label.values().sum();
-        let machine = machine_busy_ticks().saturating_sub(self.machine_busy) as f64 / clock_ticks();
+        let machine = machine_busy_ticks().saturating_sub(self.machine_busy) as f64
+            / ftgo_harness::measure::clock_ticks();
         // Kernel threads, other users of the machine, processes not listed here.
         by_label.insert("other", (machine - tracked).max(0.0));
         CpuUse {

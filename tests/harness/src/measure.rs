@@ -4,11 +4,15 @@
 use std::future::Future;
 use std::process::Command;
 
-/// Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`, 100 if unknown).
+/// Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`, asked once; 100, the
+/// USER_HZ of every Linux architecture here, if unknown).
 pub fn clock_ticks() -> f64 {
-    command_line("getconf", &["CLK_TCK"])
-        .parse()
-        .unwrap_or(100.0)
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        command_line("getconf", &["CLK_TCK"])
+            .parse()
+            .unwrap_or(100.0)
+    })
 }
 
 /// (own utime+stime, reaped children's cutime+cstime) of `pid` (`"self"` for this
