@@ -48,11 +48,11 @@ pub async fn migrate(mut client: tokio_postgres::Client) -> platform::Result<()>
 /// Connects and migrates the database, makes sure the channels exist, binds the HTTP
 /// and gRPC servers and starts the command consumer. The result serves once run.
 pub async fn build(settings: Settings) -> Result<ServiceApp> {
-    settings.messaging.install();
     let platform = Platform::start(
         &settings.database,
         &settings.kafka,
         &settings.outbox,
+        &settings.messaging,
         migrate,
     )
     .await?;

@@ -35,17 +35,13 @@ mod embedded {
 
 /// Connects, migrates, and binds order-service, with its consumers and sweeper.
 pub async fn build(settings: Settings) -> platform::Result<ServiceApp> {
-    settings.messaging.install();
     let platform = Platform::start(
         &settings.database,
         &settings.kafka,
         &settings.outbox,
+        &settings.messaging,
         |mut client| async move {
-            embedded::migrations::runner()
-                .run_async(&mut client)
-                .await
-                .map(|_| ())
-                .map_err(|e| platform::Error::Migration(e.to_string()))
+            platform::db::run_migrations(&mut client, embedded::migrations::runner()).await
         },
     )
     .await?;

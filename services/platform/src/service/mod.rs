@@ -27,7 +27,7 @@ use crate::http::metrics::{HttpMetrics, record};
 use crate::http::{HttpServer, Problem, Readiness, operations_routes};
 use crate::messaging::consumer::{self, ConsumerContext};
 use crate::messaging::{
-    ConsumerMetrics, DeadLetterProducer, MessageHandler, Subscription, channels,
+    ConsumerMetrics, DeadLetterProducer, MessageHandler, MessagingSettings, Subscription, channels,
 };
 use crate::outbox::{OutboxMode, OutboxSettings};
 use crate::{Error, Result};
@@ -54,12 +54,14 @@ pub struct Platform {
 impl Platform {
     /// Connects the pool (retrying until the database answers), runs the platform
     /// migrations (outbox for its mode, processed messages) and `migrate` (the service's
-    /// own), sets the outbox mode [`crate::outbox::append`] writes for, and registers the
-    /// shared metrics.
+    /// own), sets the process-wide outbox mode [`crate::outbox::append`] writes for and
+    /// message formats [`crate::outbox::OutboxMessage::new`] encodes with, and registers
+    /// the shared metrics.
     pub async fn start<F, Fut>(
         database: &DatabaseSettings,
         kafka: &KafkaSettings,
         outbox: &OutboxSettings,
+        messaging: &MessagingSettings,
         migrate: F,
     ) -> Result<Self>
     where
@@ -79,6 +81,7 @@ impl Platform {
             }
         }
         crate::outbox::configure(outbox.mode);
+        messaging.install();
         let registry = crate::metrics::registry()?;
         let consumers = ConsumerContext {
             pool: pool.clone(),
