@@ -100,6 +100,7 @@ async fn main() -> anyhow::Result<()> {
     progress("starting PostgreSQL (fsync=on) and the broker");
     let mut stack = Stack::start_with(StackOptions {
         fsync: true,
+        private_broker: true,
         ..Default::default()
     })
     .await
@@ -455,7 +456,7 @@ async fn raw_produce(
         stack.postgres.pid(),
         &[
             ("bench", std::process::id()),
-            ("broker", stack.broker.pid()),
+            ("broker", stack.broker.pid().unwrap_or_default()),
         ],
     );
     let start = Instant::now();
@@ -588,7 +589,7 @@ async fn relay_drain(
         postmaster,
         &[
             ("relay", pid),
-            ("broker", broker),
+            ("broker", broker.unwrap_or_default()),
             ("bench", std::process::id()),
         ],
     );
@@ -746,7 +747,7 @@ async fn steady(
         stack.postgres.pid(),
         &[
             ("relay", pid),
-            ("broker", stack.broker.pid()),
+            ("broker", stack.broker.pid().unwrap_or_default()),
             ("bench", std::process::id()),
         ],
     );
@@ -1186,7 +1187,7 @@ struct Machine {
     cpu: String,
     memory_gib: f64,
     postgres: String,
-    tansu: String,
+    kafka: String,
 }
 
 impl Machine {
@@ -1207,10 +1208,6 @@ impl Machine {
             .find_map(|l| l.strip_prefix("MemTotal:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or(0.0);
-        let tansu = output(
-            &ftgo_harness::prereqs::tansu_bin().display().to_string(),
-            &["--version"],
-        );
         Self {
             date: output("date", &["-u"]),
             cores: std::thread::available_parallelism().map_or(0, usize::from),
@@ -1222,11 +1219,7 @@ impl Machine {
                 .unwrap_or_else(|| "unknown".into()),
             memory_gib: memory_kib / MIB,
             postgres: String::new(),
-            tansu: if tansu.is_empty() {
-                format!("tansu {}", ftgo_harness::prereqs::TANSU_VERSION)
-            } else {
-                tansu
-            },
+            kafka: ftgo_harness::prereqs::kafka_description(),
         }
     }
 }
@@ -1367,8 +1360,8 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "software: PostgreSQL {} (fsync=on), {} (memory storage)",
-            m.postgres, m.tansu
+            "software: PostgreSQL {} (fsync=on), {}",
+            m.postgres, m.kafka
         );
         let _ = writeln!(
             out,

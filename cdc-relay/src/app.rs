@@ -49,6 +49,7 @@ impl Relay {
     /// and, if enabled, starts leader election.
     pub async fn build(settings: RelaySettings) -> Result<Self> {
         settings.leader_election.validate()?;
+        settings.kafka.validate()?;
         let mapper = Mapper::new(&settings)?;
         let leadership = if settings.leader_election.enabled {
             Leadership::start(&settings.leader_election).await?

@@ -1,7 +1,6 @@
 use std::time::Duration;
 
 use ftgo_harness::DEAD_LETTER_TOPIC;
-use ftgo_harness::kafka::TopicReader;
 use platform::outbox::OutboxMessage;
 
 use crate::support::*;
@@ -48,8 +47,7 @@ async fn records_refused_for_good_go_to_the_dead_letter_topic_and_later_ones_flo
     let records = read_all(&stack, &fine, Duration::from_secs(60));
     assert_eq!(verify(&fine, &records).lost, 0, "later messages still flow");
 
-    let mut reader =
-        TopicReader::new(&stack.broker.bootstrap_servers(), &[DEAD_LETTER_TOPIC]).unwrap();
+    let mut reader = stack.topic_reader(&[DEAD_LETTER_TOPIC]).unwrap();
     let letters = reader
         .read_until(Duration::from_secs(60), |r| r.len() >= 3)
         .to_vec();

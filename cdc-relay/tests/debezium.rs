@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ftgo_harness::DEAD_LETTER_TOPIC;
-use ftgo_harness::kafka::{ReceivedRecord, TopicReader};
+use ftgo_harness::Stack;
+use ftgo_harness::kafka::ReceivedRecord;
 
 use crate::support::SERVICE;
 
@@ -45,8 +46,8 @@ fn expected(id: &str, key: &str, event_type: &str, payload: &str) -> Expected {
 }
 
 /// Reads `topic` until it holds `count` records; returns them per key in offset order.
-fn read_topic(bootstrap: &str, topic: &str, count: usize) -> BTreeMap<String, Vec<Expected>> {
-    let mut reader = TopicReader::new(bootstrap, &[topic]).unwrap();
+fn read_topic(stack: &Stack, topic: &str, count: usize) -> BTreeMap<String, Vec<Expected>> {
+    let mut reader = stack.topic_reader(&[topic]).unwrap();
     let records = reader
         .read_until(Duration::from_secs(60), |r| r.len() >= count)
         .to_vec();
@@ -78,13 +79,13 @@ fn read_topic(bootstrap: &str, topic: &str, count: usize) -> BTreeMap<String, Ve
 
 #[tokio::test]
 async fn a_debezium_outbox_table_comes_out_on_the_routers_topics_keys_and_headers() {
-    let mut stack = ftgo_harness::Stack::start().await.unwrap();
+    let mut stack = Stack::start().await.unwrap();
     for topic in [
         "outbox.event.Order",
         "outbox.event.Customer",
         "debezium.Invoice",
     ] {
-        stack.broker.create_topic(topic, 3).await.unwrap();
+        stack.create_topic(topic, 3).await.unwrap();
     }
     let db = stack.database(SERVICE).clone();
     let client = db.connect().await.unwrap();
@@ -189,7 +190,6 @@ async fn a_debezium_outbox_table_comes_out_on_the_routers_topics_keys_and_header
         "the shipped event was deleted by its transaction"
     );
 
-    let bootstrap = stack.broker.bootstrap_servers();
     let mut created = expected(
         "00000000-0000-4000-8000-000000000001",
         "1",
@@ -236,9 +236,9 @@ async fn a_debezium_outbox_table_comes_out_on_the_routers_topics_keys_and_header
             ],
         ),
     ]);
-    assert_eq!(read_topic(&bootstrap, "outbox.event.Order", 5), orders);
+    assert_eq!(read_topic(&stack, "outbox.event.Order", 5), orders);
     assert_eq!(
-        read_topic(&bootstrap, "outbox.event.Customer", 1),
+        read_topic(&stack, "outbox.event.Customer", 1),
         BTreeMap::from([(
             "c-7".to_owned(),
             vec![expected(
@@ -250,7 +250,7 @@ async fn a_debezium_outbox_table_comes_out_on_the_routers_topics_keys_and_header
         )])
     );
     assert_eq!(
-        read_topic(&bootstrap, "debezium.Invoice", 1),
+        read_topic(&stack, "debezium.Invoice", 1),
         BTreeMap::from([(
             "i-1".to_owned(),
             vec![expected(
@@ -262,7 +262,7 @@ async fn a_debezium_outbox_table_comes_out_on_the_routers_topics_keys_and_header
         )])
     );
 
-    let mut reader = TopicReader::new(&bootstrap, &[DEAD_LETTER_TOPIC]).unwrap();
+    let mut reader = stack.topic_reader(&[DEAD_LETTER_TOPIC]).unwrap();
     let letters = reader
         .read_until(Duration::from_secs(60), |r| !r.is_empty())
         .to_vec();

@@ -136,7 +136,7 @@ async fn metrics_and_probes_describe_the_relay() {
 #[tokio::test]
 async fn a_relay_waits_for_its_outbox_table_and_is_not_ready_meanwhile() {
     let mut stack = ftgo_harness::Stack::start().await.unwrap();
-    stack.broker.create_topic(TOPIC, 3).await.unwrap();
+    stack.create_topic(TOPIC, 3).await.unwrap();
     let relay = stack.start_relay(SERVICE, &[]).await.unwrap();
     let (status, reason) = ftgo_harness::http::get(relay.http_address(), "/readyz")
         .await

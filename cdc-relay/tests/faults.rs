@@ -72,8 +72,38 @@ async fn polling_relay_with_broker_paused_for_ten_seconds_loses_nothing() {
     broker_paused_mid_stream(OutboxMode::Polling).await;
 }
 
+#[tokio::test]
+async fn broker_killed_mid_stream_and_restarted_loses_nothing() {
+    let mut stack = stack_with_outbox_on_own_broker(OutboxMode::LogTailing).await;
+    start_relay_in(&mut stack, OutboxMode::LogTailing).await;
+    let (all, writer) = write_stream(&stack);
+
+    wait_published(&mut stack, 1_000.0, Duration::from_secs(120)).await;
+    stack.broker.kill9().unwrap();
+    let published_at_kill = stack
+        .relay(SERVICE)
+        .metric("ftgo_relay_messages_published_total")
+        .await
+        .unwrap_or(0.0);
+    stack.broker.restart().await.unwrap();
+    writer.await.unwrap();
+
+    let records = read_all(&stack, &all, Duration::from_secs(180));
+    let delivery = verify(&all, &records);
+    eprintln!("broker kill -9 with {published_at_kill} of {STREAM} published: {delivery}");
+    assert!(
+        published_at_kill < STREAM as f64,
+        "the kill hit while messages were still to be published"
+    );
+    assert_eq!(delivery.lost, 0, "{delivery}");
+    assert!(
+        stack.relay(SERVICE).is_running(),
+        "the relay never exits on an outage"
+    );
+}
+
 async fn broker_paused_mid_stream(mode: OutboxMode) {
-    let mut stack = stack_with_outbox_in(mode).await;
+    let mut stack = stack_with_outbox_on_own_broker(mode).await;
     start_relay_in(&mut stack, mode).await;
     let (all, writer) = write_stream_in(&stack, mode);
 

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
-use ftgo_harness::kafka::{ReceivedRecord, TopicReader};
-use ftgo_harness::{ServiceDatabase, Stack};
+use ftgo_harness::kafka::ReceivedRecord;
+use ftgo_harness::{ServiceDatabase, Stack, StackOptions};
 use platform::outbox::{self, OutboxMessage, OutboxMode};
 
 pub const SERVICE: &str = "order_service";
@@ -18,10 +18,24 @@ pub async fn stack_with_outbox() -> Stack {
 
 /// [`stack_with_outbox`] with the outbox migrated for `mode`.
 pub async fn stack_with_outbox_in(mode: OutboxMode) -> Stack {
-    let stack = Stack::start().await.unwrap();
+    stack_with_outbox_options(mode, StackOptions::default()).await
+}
+
+/// [`stack_with_outbox_in`] on a broker of the stack's own, for tests that pause or kill
+/// the broker.
+pub async fn stack_with_outbox_on_own_broker(mode: OutboxMode) -> Stack {
+    let options = StackOptions {
+        private_broker: true,
+        ..StackOptions::default()
+    };
+    stack_with_outbox_options(mode, options).await
+}
+
+async fn stack_with_outbox_options(mode: OutboxMode, options: StackOptions) -> Stack {
+    let stack = Stack::start_with(options).await.unwrap();
     let mut client = stack.database(SERVICE).connect().await.unwrap();
     outbox::schema::migrate(&mut client, mode).await.unwrap();
-    stack.broker.create_topic(TOPIC, 3).await.unwrap();
+    stack.create_topic(TOPIC, 3).await.unwrap();
     stack
 }
 
@@ -102,7 +116,7 @@ pub fn read_all(
     within: Duration,
 ) -> Vec<ReceivedRecord> {
     let ids: HashSet<String> = expected.iter().map(|m| m.id.to_string()).collect();
-    let mut reader = TopicReader::new(&stack.broker.bootstrap_servers(), &[TOPIC]).unwrap();
+    let mut reader = stack.topic_reader(&[TOPIC]).unwrap();
     reader
         .read_until(within, |records| {
             let seen: HashSet<&str> = records

@@ -29,6 +29,8 @@ const MAX_DEAD_LETTER_PAYLOAD: usize = 256 * 1024;
 pub struct KafkaSink {
     producer: FutureProducer,
     dead_letter_topic: String,
+    /// `kafka.topic_prefix`, put before every record's topic.
+    topic_prefix: String,
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -57,7 +59,8 @@ impl KafkaSink {
         let producer = kafka.create(&config, "producer")?;
         Ok(Self {
             producer,
-            dead_letter_topic: options.dead_letter_topic.clone(),
+            dead_letter_topic: kafka.topic(&options.dead_letter_topic),
+            topic_prefix: kafka.topic_prefix.clone(),
         })
     }
 
@@ -190,7 +193,8 @@ fn to_headers(list: &[(String, Vec<u8>)]) -> OwnedHeaders {
 }
 
 impl Sink for KafkaSink {
-    async fn publish(&self, record: OutboxRecord) -> Delivery {
+    async fn publish(&self, mut record: OutboxRecord) -> Delivery {
+        record.topic.insert_str(0, &self.topic_prefix);
         let headers = to_headers(&record.headers);
         let enqueued = self
             .enqueue(

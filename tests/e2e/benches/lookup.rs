@@ -117,9 +117,10 @@ impl Run {
 async fn run() {
     ftgo_harness::binaries::path("consumer-service")
         .expect("release binaries: run `cargo build --release --workspace --bins` first");
-    step("starting PostgreSQL, tansu, relays, services");
+    step("starting PostgreSQL, Apache Kafka, relays, services");
     let mut stack = Stack::start_with(StackOptions {
         services: true,
+        private_broker: true,
         ..StackOptions::default()
     })
     .await

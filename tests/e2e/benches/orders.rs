@@ -92,10 +92,11 @@ async fn run() {
         service_env.push((binary.trim().into(), key.trim().into(), value.trim().into()));
     }
     let quiet = wait_quiet(QUIET_LIMIT).await;
-    step("starting PostgreSQL (fsync on), tansu, 3 relays, 3 services");
+    step("starting PostgreSQL (fsync on), Apache Kafka, 3 relays, 3 services");
     let started = Instant::now();
     let mut stack = Stack::start_with(StackOptions {
         fsync: true,
+        private_broker: true,
         services: true,
         service_env,
         ..StackOptions::default()
@@ -397,7 +398,7 @@ fn cpu_sample(stack: &mut Stack) -> CpuSample {
     // time is added to the postmaster's children's time when it reaps them).
     let tree = stack.postgres.process_tree();
     let mut ours: HashSet<u32> = tree.iter().copied().collect();
-    ours.insert(stack.broker.pid());
+    ours.extend(stack.broker.pid());
     ours.insert(std::process::id());
     let mut postgres = 0;
     for (i, pid) in tree.iter().enumerate() {
@@ -405,7 +406,8 @@ fn cpu_sample(stack: &mut Stack) -> CpuSample {
         postgres += own + if i == 0 { children } else { 0 };
     }
     parts.push(("postgres (all backends)".to_owned(), postgres));
-    parts.push(("tansu".to_owned(), ticks(&stack.broker.pid().to_string()).0));
+    let broker = stack.broker.pid().unwrap_or_default();
+    parts.push(("kafka".to_owned(), ticks(&broker.to_string()).0));
     let relays: u64 = SERVICES
         .iter()
         .map(|s| {
@@ -1282,7 +1284,7 @@ impl Report {
         let _ = writeln!(o, "machine: {}", machine());
         let _ = writeln!(
             o,
-            "         {}; {}; tansu {} (memory storage)",
+            "         {}; {}; {}",
             command_line(
                 &ftgo_harness::prereqs::postgres_bin_dir()
                     .map(|d| d.join("postgres"))
@@ -1298,11 +1300,11 @@ impl Report {
                 .split(" Copyright")
                 .next()
                 .unwrap_or_default(),
-            ftgo_harness::prereqs::TANSU_VERSION,
+            ftgo_harness::prereqs::kafka_description(),
         );
         let _ = writeln!(
             o,
-            "setup:   fsync=on; all of PostgreSQL, tansu, 3 cdc-relays, 3 services and the load \
+            "setup:   fsync=on; all of PostgreSQL, Kafka, 3 cdc-relays, 3 services and the load \
              generator share the {} cores; system up in {:.1?}",
             command_line("nproc", &[]),
             self.start_up

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use ftgo_harness::kafka::{ReceivedRecord, TopicReader};
+use ftgo_harness::kafka::ReceivedRecord;
+use ftgo_harness::{DEAD_LETTER_TOPIC, Stack};
 use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -10,9 +11,9 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use crate::support::{System, metric};
 
 /// Produces a copy of `record` (same key, headers, payload: the same message id).
-async fn reproduce(bootstrap: &str, record: &ReceivedRecord) {
+async fn reproduce(stack: &Stack, record: &ReceivedRecord) {
     let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
+        .set("bootstrap.servers", stack.broker.bootstrap_servers())
         .create()
         .unwrap();
     let headers = record
@@ -24,7 +25,8 @@ async fn reproduce(bootstrap: &str, record: &ReceivedRecord) {
                 value: Some(v.as_bytes()),
             })
         });
-    let mut copy = FutureRecord::to(&record.topic)
+    let topic = stack.topic(&record.topic);
+    let mut copy = FutureRecord::to(&topic)
         .payload(&record.payload)
         .headers(headers);
     if let Some(key) = &record.key {
@@ -52,10 +54,12 @@ async fn a_reply_delivered_twice_is_applied_once() {
     system
         .wait_for_state(&id, "VALIDATED", Duration::from_secs(60))
         .await;
-    let bootstrap = system.stack.broker.bootstrap_servers();
     let order_service = system.stack.service("order-service", 0).http_address();
 
-    let mut replies = TopicReader::new(&bootstrap, &["order-service.replies"]).unwrap();
+    let mut replies = system
+        .stack
+        .topic_reader(&["order-service.replies"])
+        .unwrap();
     let reply = replies
         .read_until(Duration::from_secs(30), |r| {
             r.iter().any(|m| {
@@ -78,7 +82,7 @@ async fn a_reply_delivered_twice_is_applied_once() {
         )
     };
     let before = duplicates(order_service).await;
-    reproduce(&bootstrap, &reply).await;
+    reproduce(&system.stack, &reply).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while duplicates(order_service).await < before + 1.0 {
         assert!(
@@ -88,7 +92,7 @@ async fn a_reply_delivered_twice_is_applied_once() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let mut events = TopicReader::new(&bootstrap, &["order.events"]).unwrap();
+    let mut events = system.stack.topic_reader(&["order.events"]).unwrap();
     let events = events
         .read_until(Duration::from_secs(10), |r| {
             !events_of(r, &id, "OrderValidated").is_empty()
@@ -149,8 +153,7 @@ async fn two_order_service_instances_handle_every_reply_exactly_once() {
         "two replies per order, each handled once: {handled_a} + {handled_b}"
     );
 
-    let mut events =
-        TopicReader::new(&system.stack.broker.bootstrap_servers(), &["order.events"]).unwrap();
+    let mut events = system.stack.topic_reader(&["order.events"]).unwrap();
     let events = events
         .read_until(Duration::from_secs(30), |r| {
             ids.iter()
@@ -169,7 +172,6 @@ async fn two_order_service_instances_handle_every_reply_exactly_once() {
 #[tokio::test]
 async fn a_poison_reply_is_dead_lettered_with_its_reason_and_later_orders_still_flow() {
     let mut system = System::start().await;
-    let bootstrap = system.stack.broker.bootstrap_servers();
     let poison = ReceivedRecord {
         topic: "order-service.replies".into(),
         partition: 0,
@@ -186,7 +188,7 @@ async fn a_poison_reply_is_dead_lettered_with_its_reason_and_later_orders_still_
         .collect(),
         timestamp: None,
     };
-    reproduce(&bootstrap, &poison).await;
+    reproduce(&system.stack, &poison).await;
     let unknown = ReceivedRecord {
         key: Some("unknown-type".into()),
         headers: [
@@ -199,7 +201,7 @@ async fn a_poison_reply_is_dead_lettered_with_its_reason_and_later_orders_still_
         .collect(),
         ..poison.clone()
     };
-    reproduce(&bootstrap, &unknown).await;
+    reproduce(&system.stack, &unknown).await;
 
     let consumer = system.create_consumer("Frances").await;
     let restaurant = system.create_restaurant(&[("dosa", 700)]).await;
@@ -214,7 +216,7 @@ async fn a_poison_reply_is_dead_lettered_with_its_reason_and_later_orders_still_
         )
         .await;
 
-    let mut letters = TopicReader::new(&bootstrap, &["ftgo.dead-letter"]).unwrap();
+    let mut letters = system.stack.topic_reader(&[DEAD_LETTER_TOPIC]).unwrap();
     let letters = letters
         .read_until(Duration::from_secs(30), |r| r.len() >= 2)
         .to_vec();

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use ftgo_harness::kafka::TopicReader;
-
 use crate::support::System;
 
 #[tokio::test]
@@ -89,8 +87,7 @@ async fn cancelling_publishes_order_cancelled_and_only_once() {
     let (status, again) = system.post(&url, &serde_json::json!({})).await;
     assert_eq!(status, 409, "{again}");
 
-    let mut reader =
-        TopicReader::new(&system.stack.broker.bootstrap_servers(), &["order.events"]).unwrap();
+    let mut reader = system.stack.topic_reader(&["order.events"]).unwrap();
     let events = reader
         .read_until(Duration::from_secs(60), |r| {
             r.iter()

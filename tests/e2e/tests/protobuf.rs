@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ftgo_harness::kafka::{ReceivedRecord, TopicReader};
+use ftgo_harness::kafka::ReceivedRecord;
 use platform::contracts::{Contract, consumer, order, restaurant};
 use platform::messaging::Format;
 use platform::messaging::headers::{CONTENT_TYPE, MESSAGE_TYPE};
@@ -81,7 +81,7 @@ async fn orders_are_validated_and_rejected_with_every_channel_in_protobuf() {
         restaurant::COMMANDS,
         restaurant::EVENTS,
     ];
-    let mut reader = TopicReader::new(&system.stack.broker.bootstrap_servers(), &topics).unwrap();
+    let mut reader = system.stack.topic_reader(&topics).unwrap();
     let types_seen = |records: &[ReceivedRecord], wanted: &[&str]| {
         wanted
             .iter()

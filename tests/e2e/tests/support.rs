@@ -66,6 +66,20 @@ impl System {
         overrides: &[(&str, &str, &str)],
         relay_env: &[(&str, &str)],
     ) -> Self {
+        Self::start_options(overrides, relay_env, false).await
+    }
+
+    /// Starts everything on a broker of the system's own (not the test run's shared
+    /// one), for tests that pause, kill or restart the broker.
+    pub async fn start_on_own_broker(overrides: &[(&str, &str, &str)]) -> Self {
+        Self::start_options(overrides, &[], true).await
+    }
+
+    async fn start_options(
+        overrides: &[(&str, &str, &str)],
+        relay_env: &[(&str, &str)],
+        private_broker: bool,
+    ) -> Self {
         let mut service_env: Vec<(String, String, String)> = defaults()
             .into_iter()
             .filter(|(b, k, _)| !overrides.iter().any(|(ob, ok, _)| ob == b && ok == k))
@@ -83,6 +97,7 @@ impl System {
                 .iter()
                 .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect(),
+            private_broker,
             ..StackOptions::default()
         })
         .await

@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use crate::broker::Broker;
 use crate::error::{IoContext, Result};
 use crate::http;
 use crate::ports::free_port;
 use crate::postgres::ServiceDatabase;
 use crate::process::ManagedProcess;
+use crate::stack::KafkaTarget;
 
 /// The binaries that also serve gRPC (`grpc.port`, next to `http.port`).
 pub const GRPC_SERVERS: [&str; 1] = ["consumer-service"];
@@ -36,14 +36,14 @@ pub struct AppProcess {
 pub type RelayProcess = AppProcess;
 
 impl AppProcess {
-    /// Starts `binary` for `db`, using `broker`. The database password reaches it through
+    /// Starts `binary` for `db`, using `kafka`. The database password reaches it through
     /// a file (`database.password_file`), not the environment. `extra_env` adds or
     /// overrides settings (e.g. `FTGO_RELAY__SLOT`). Returns once its HTTP endpoint
     /// answers; [`AppProcess::wait_ready`] waits for `/readyz`.
     pub async fn start(
         binary_name: &str,
         db: &ServiceDatabase,
-        broker: &Broker,
+        kafka: &KafkaTarget,
         dir: &Path,
         extra_env: &[(&str, &str)],
     ) -> Result<Self> {
@@ -60,7 +60,8 @@ impl AppProcess {
             ("FTGO_DATABASE__USER", db.user.clone()),
             ("FTGO_DATABASE__NAME", db.name.clone()),
             ("FTGO_DATABASE__PASSWORD_FILE", secret.display().to_string()),
-            ("FTGO_KAFKA__BROKERS", broker.bootstrap_servers()),
+            ("FTGO_KAFKA__BROKERS", kafka.bootstrap.clone()),
+            ("FTGO_KAFKA__TOPIC_PREFIX", kafka.topic_prefix.clone()),
             ("RUST_LOG", "info".to_owned()),
         ]
         .into_iter()

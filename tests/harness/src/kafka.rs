@@ -40,6 +40,8 @@ impl ReceivedRecord {
 pub struct TopicReader {
     consumer: BaseConsumer,
     records: Vec<ReceivedRecord>,
+    /// Cut from each record's topic (a stack's prefix on a shared broker).
+    prefix: String,
 }
 
 impl std::fmt::Debug for TopicReader {
@@ -53,6 +55,13 @@ impl std::fmt::Debug for TopicReader {
 impl TopicReader {
     /// Assigns every partition of `topics`, from the earliest offset.
     pub fn new(bootstrap: &str, topics: &[&str]) -> Result<Self> {
+        Self::with_prefix(bootstrap, "", topics)
+    }
+
+    /// Assigns every partition of `prefix` + each of `channels`, from the earliest
+    /// offset; records name their channel (the topic without `prefix`).
+    pub fn with_prefix(bootstrap: &str, prefix: &str, channels: &[&str]) -> Result<Self> {
+        let topics: Vec<String> = channels.iter().map(|c| format!("{prefix}{c}")).collect();
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
             .set("group.id", format!("reader-{}", uuid::Uuid::new_v4()))
@@ -60,7 +69,7 @@ impl TopicReader {
             .set("fetch.wait.max.ms", "5")
             .create()?;
         let mut assignment = TopicPartitionList::new();
-        for topic in topics {
+        for topic in &topics {
             let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
             for t in metadata.topics() {
                 for p in t.partitions() {
@@ -72,6 +81,7 @@ impl TopicReader {
         Ok(Self {
             consumer,
             records: Vec::new(),
+            prefix: prefix.to_owned(),
         })
     }
 
@@ -105,7 +115,11 @@ impl TopicReader {
             idle = false;
             match self.consumer.poll(Duration::from_millis(100)) {
                 Some(Ok(message)) => self.records.push(ReceivedRecord {
-                    topic: message.topic().to_owned(),
+                    topic: message
+                        .topic()
+                        .strip_prefix(self.prefix.as_str())
+                        .unwrap_or(message.topic())
+                        .to_owned(),
                     partition: message.partition(),
                     offset: message.offset(),
                     key: message

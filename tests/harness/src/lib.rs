@@ -1,7 +1,7 @@
 //! The FTGO stack of real parts on one machine.
 //!
 //! [`Stack::start`] brings up PostgreSQL (one database per service, `wal_level=logical`)
-//! and a Kafka-protocol broker (tansu) — with `StackOptions`, also the relays, the
+//! and Apache Kafka (one KRaft broker) — with `StackOptions`, also the relays, the
 //! services and a Prometheus scraping them — on free loopback ports, each in a private temporary
 //! directory, and stops every process when the [`Stack`] is dropped, including while a
 //! test panics. `cargo dev up` and the tests use this same code, so what a user runs
@@ -11,6 +11,7 @@ mod app;
 pub mod binaries;
 mod broker;
 pub mod chromium;
+pub mod debezium;
 mod error;
 pub mod http;
 pub mod kafka;
@@ -26,11 +27,11 @@ mod prometheus;
 mod stack;
 
 pub use app::{AppProcess, RelayProcess};
-pub use broker::Broker;
+pub use broker::{Broker, SHARED_BROKER_ENV};
 pub use error::{Error, Result};
 pub use postgres::{Postgres, ServiceDatabase};
 pub use process::ManagedProcess;
 pub use prometheus::{Prometheus, ScrapeTarget};
 pub use stack::{
-    DEAD_LETTER_TOPIC, SERVICE_BINARIES, SERVICES, Stack, StackAddresses, StackOptions,
+    DEAD_LETTER_TOPIC, KafkaTarget, SERVICE_BINARIES, SERVICES, Stack, StackAddresses, StackOptions,
 };

@@ -1,5 +1,10 @@
-//! The whole local stack: PostgreSQL with one database per service, and the broker; on
+//! The whole local stack: PostgreSQL with one database per service, and Apache Kafka; on
 //! request the relays, the services and a Prometheus scraping them.
+//!
+//! Kafka is either the stack's own broker or the one a test run shares
+//! ([`crate::SHARED_BROKER_ENV`]); on a shared broker every topic and consumer group of
+//! the stack carries the stack's own prefix (`kafka.topic_prefix` of its relays and
+//! services), so stacks running side by side never see each other's messages.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -9,6 +14,7 @@ use serde::Serialize;
 use crate::app::AppProcess;
 use crate::broker::Broker;
 use crate::error::{IoContext, Result};
+use crate::kafka::TopicReader;
 use crate::postgres::{Postgres, ServiceDatabase};
 use crate::prometheus::{Prometheus, ScrapeTarget};
 
@@ -38,6 +44,9 @@ pub struct StackOptions {
     pub prometheus: bool,
     /// Extra settings of every relay started with the stack: `(env key, value)`.
     pub relay_env: Vec<(String, String)>,
+    /// Start a broker of the stack's own even when the test run shares one: for tests
+    /// that pause, kill or restart the broker, and for benchmarks.
+    pub private_broker: bool,
 }
 
 /// The setting that gives a service instance its static consumer-group member id
@@ -46,6 +55,15 @@ pub const GROUP_INSTANCE_ID: &str = "FTGO_KAFKA__PROPERTIES__GROUP_INSTANCE_ID";
 
 /// The service binaries, in start order (order-service calls consumer-service).
 pub const SERVICE_BINARIES: [&str; 3] = ["consumer-service", "restaurant-service", "order-service"];
+
+/// Where a process finds Kafka: `kafka.brokers` and `kafka.topic_prefix`.
+#[derive(Debug, Clone)]
+pub struct KafkaTarget {
+    /// `bootstrap.servers`.
+    pub bootstrap: String,
+    /// Put before every topic and group id.
+    pub topic_prefix: String,
+}
 
 /// Every real part of the system, running; dropping it stops them all.
 ///
@@ -57,6 +75,8 @@ pub struct Stack {
     relays: Vec<AppProcess>,
     /// The broker.
     pub broker: Broker,
+    /// Put before every topic and consumer-group id of the stack ("" on its own broker).
+    topic_prefix: String,
     /// The PostgreSQL server holding every service database.
     pub postgres: Postgres,
     databases: Vec<ServiceDatabase>,
@@ -115,6 +135,19 @@ impl Stack {
         let pg_root = dir.path().join("postgres");
         std::fs::create_dir(&pg_root).context(|| "create postgres directory".into())?;
 
+        let shared = Broker::shared().filter(|_| !options.private_broker);
+        let topic_prefix = match &shared {
+            // The directory's name is unique ("ftgo-stack-Ab3xYz": letters and digits
+            // after the prefix), and legal in a topic name.
+            Some(_) => format!(
+                "{}.",
+                dir.path()
+                    .file_name()
+                    .map(|name| name.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ),
+            None => String::new(),
+        };
         let (postgres, broker) = tokio::join!(
             Postgres::start(
                 &pg_root,
@@ -122,10 +155,17 @@ impl Stack {
                 options.fsync,
                 !options.without_logical_replication
             ),
-            Broker::start(&logs)
+            async {
+                match shared {
+                    Some(broker) => Ok(broker),
+                    None => Broker::start(dir.path(), &logs).await,
+                }
+            }
         );
         let (postgres, broker) = (postgres?, broker?);
-        broker.create_topic(DEAD_LETTER_TOPIC, 1).await?;
+        broker
+            .create_topic(&format!("{topic_prefix}{DEAD_LETTER_TOPIC}"), 1)
+            .await?;
         let mut databases = Vec::new();
         for service in SERVICES {
             databases.push(postgres.create_service_database(service).await?);
@@ -135,6 +175,7 @@ impl Stack {
             services: Vec::new(),
             relays: Vec::new(),
             broker,
+            topic_prefix,
             postgres,
             databases,
             logs,
@@ -227,7 +268,7 @@ impl Stack {
         let relay = AppProcess::start(
             "cdc-relay",
             self.database(service),
-            &self.broker,
+            &self.kafka(),
             self.dir.path(),
             extra_env,
         )
@@ -262,7 +303,7 @@ impl Stack {
         let service = AppProcess::start(
             binary,
             self.database(&database),
-            &self.broker,
+            &self.kafka(),
             self.dir.path(),
             &env,
         )
@@ -304,6 +345,37 @@ impl Stack {
             .unwrap_or_else(|| panic!("no relay {index} started for {service}"))
     }
 
+    /// How the stack's processes reach Kafka: the broker and the stack's topic prefix.
+    pub fn kafka(&self) -> KafkaTarget {
+        KafkaTarget {
+            bootstrap: self.broker.bootstrap_servers(),
+            topic_prefix: self.topic_prefix.clone(),
+        }
+    }
+
+    /// The Kafka topic of channel `channel` in this stack (with the stack's prefix on a
+    /// shared broker).
+    pub fn topic(&self, channel: &str) -> String {
+        format!("{}{channel}", self.topic_prefix)
+    }
+
+    /// Creates the topic of `channel` (see [`Self::topic`]) unless it exists.
+    pub async fn create_topic(&self, channel: &str, partitions: i32) -> Result<()> {
+        self.broker
+            .create_topic(&self.topic(channel), partitions)
+            .await
+    }
+
+    /// Reads `channels` from the beginning; records name their channel (the topic without
+    /// the stack's prefix).
+    pub fn topic_reader(&self, channels: &[&str]) -> Result<TopicReader> {
+        TopicReader::with_prefix(
+            &self.broker.bootstrap_servers(),
+            &self.topic_prefix,
+            channels,
+        )
+    }
+
     /// The database of `service` (one of [`SERVICES`]).
     ///
     /// # Panics
@@ -340,7 +412,7 @@ impl Stack {
     /// Pids of every server process (PostgreSQL's whole tree, the broker).
     pub fn server_pids(&self) -> Vec<u32> {
         let mut pids = self.postgres.process_tree();
-        pids.push(self.broker.pid());
+        pids.extend(self.broker.pid());
         pids.extend(self.relays.iter().map(AppProcess::pid));
         pids.extend(self.services.iter().map(AppProcess::pid));
         pids.extend(self.prometheus.iter().map(Prometheus::pid));

@@ -14,7 +14,7 @@ const PER_KEY: usize = 200;
 #[tokio::test]
 async fn idempotent_producer_keeps_keys_and_order_per_key() {
     let stack = Stack::start().await.unwrap();
-    let topic = "harness.keyed";
+    let topic = &stack.topic("harness.keyed");
     stack.broker.create_topic(topic, 3).await.unwrap();
 
     let producer: FutureProducer = ClientConfig::new()
@@ -45,7 +45,7 @@ async fn idempotent_producer_keeps_keys_and_order_per_key() {
 
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", stack.broker.bootstrap_servers())
-        .set("group.id", "harness-test")
+        .set("group.id", stack.topic("harness-test"))
         .set("auto.offset.reset", "earliest")
         .create()
         .unwrap();

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use ftgo_harness::Stack;
-use ftgo_harness::kafka::{ReceivedRecord, TopicReader};
+use ftgo_harness::kafka::ReceivedRecord;
 use platform::contracts::{self, order};
 use platform::messaging::headers;
 use rdkafka::ClientConfig;
@@ -90,7 +90,8 @@ impl Command {
         self
     }
 
-    /// Produces it to `topic` and waits for the broker's acknowledgement.
+    /// Produces it to channel `topic` (the stack's topic of that name) and waits for the
+    /// broker's acknowledgement.
     pub async fn send(&self, stack: &Stack, topic: &str) {
         let producer: FutureProducer = ClientConfig::new()
             .set("bootstrap.servers", stack.broker.bootstrap_servers())
@@ -103,7 +104,8 @@ impl Command {
                 value: Some(value.as_bytes()),
             });
         }
-        let record = FutureRecord::to(topic)
+        let topic = stack.topic(topic);
+        let record = FutureRecord::to(&topic)
             .key(&self.key)
             .payload(&self.payload)
             .headers(headers);
@@ -121,7 +123,7 @@ pub fn read_until(
     topic: &str,
     done: impl Fn(&[ReceivedRecord]) -> bool,
 ) -> Vec<ReceivedRecord> {
-    let mut reader = TopicReader::new(&stack.broker.bootstrap_servers(), &[topic]).unwrap();
+    let mut reader = stack.topic_reader(&[topic]).unwrap();
     reader.read_until(WITHIN, done).to_vec()
 }
 

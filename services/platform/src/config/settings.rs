@@ -136,9 +136,38 @@ pub struct KafkaSettings {
     /// Extra librdkafka client properties.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+    /// Prepended to every topic and consumer-group id the process uses (`""` by
+    /// default): several environments, or several test stacks, can share one Kafka
+    /// cluster without seeing each other's messages. Letters, digits, `.`, `_`, `-`.
+    #[serde(default)]
+    pub topic_prefix: String,
 }
 
 impl KafkaSettings {
+    /// The Kafka topic of logical channel `channel` (what the outbox and the contracts
+    /// name): `topic_prefix` + `channel`.
+    pub fn topic(&self, channel: &str) -> String {
+        format!("{}{channel}", self.topic_prefix)
+    }
+
+    /// The consumer-group id of `subscriber`: `topic_prefix` + `subscriber`.
+    pub fn group(&self, subscriber: &str) -> String {
+        format!("{}{subscriber}", self.topic_prefix)
+    }
+
+    /// Refuses a `topic_prefix` that Kafka would refuse in a topic name.
+    pub fn validate(&self) -> Result<()> {
+        let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if self.topic_prefix.chars().all(legal) && self.topic_prefix.len() <= 100 {
+            Ok(())
+        } else {
+            Err(Error::ConfigKey {
+                key: "kafka.topic_prefix".into(),
+                reason: "may hold only letters, digits, `.`, `_` and `-` (at most 100)".into(),
+            })
+        }
+    }
+
     /// The extra client properties with librdkafka's dotted names.
     pub fn client_properties(&self) -> impl Iterator<Item = (String, &str)> {
         self.properties
@@ -213,6 +242,7 @@ impl fmt::Debug for KafkaSettings {
         f.debug_struct("KafkaSettings")
             .field("brokers", &self.brokers)
             .field("properties", &properties)
+            .field("topic_prefix", &self.topic_prefix)
             .finish()
     }
 }

@@ -139,8 +139,9 @@ pub async fn run<H: MessageHandler>(
     context: ConsumerContext,
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
+    let group = kafka.group(&subscription.subscriber);
     let config = kafka.client_config(&[
-        ("group.id", &subscription.subscriber),
+        ("group.id", &group),
         ("enable.auto.commit", "true"),
         ("enable.auto.offset.store", "false"),
         ("auto.offset.reset", "earliest"),
@@ -151,7 +152,8 @@ pub async fn run<H: MessageHandler>(
     let lag = LagContext::new(&subscription.subscriber, context.metrics.lag.clone());
     let consumer: StreamConsumer<LagContext> =
         kafka.create_with_context(&config, lag, "consumer")?;
-    let topics: Vec<&str> = subscription.topics.iter().map(String::as_str).collect();
+    let topics: Vec<String> = subscription.topics.iter().map(|t| kafka.topic(t)).collect();
+    let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer
         .subscribe(&topics)
         .map_err(|e| Error::Kafka(format!("cannot subscribe to {topics:?}: {e}")))?;

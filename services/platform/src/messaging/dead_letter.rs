@@ -27,13 +27,14 @@ impl std::fmt::Debug for DeadLetterProducer {
 }
 
 impl DeadLetterProducer {
-    /// An idempotent producer for `topic`.
+    /// An idempotent producer for dead-letter channel `topic` (the Kafka topic carries
+    /// `kafka.topic_prefix`).
     pub fn new(kafka: &KafkaSettings, topic: &str) -> Result<Self> {
         let config = kafka.client_config(&[("enable.idempotence", "true"), ("acks", "all")]);
         let producer = kafka.create(&config, "producer")?;
         Ok(Self {
             producer,
-            topic: topic.to_owned(),
+            topic: kafka.topic(topic),
         })
     }
 

@@ -68,6 +68,7 @@ impl Platform {
         F: Fn(tokio_postgres::Client) -> Fut,
         Fut: Future<Output = Result<()>>,
     {
+        kafka.validate()?;
         let pool = crate::db::pool(database)?;
         let mut backoff = Duration::from_millis(200);
         loop {
@@ -106,7 +107,8 @@ impl Platform {
         let admin: AdminClient<DefaultClientContext> = self
             .kafka
             .create(&self.kafka.client_config(&[]), "admin client")?;
-        let new: Vec<NewTopic<'_>> = topics
+        let names: Vec<String> = topics.iter().map(|t| self.kafka.topic(t)).collect();
+        let new: Vec<NewTopic<'_>> = names
             .iter()
             .map(|t| NewTopic::new(t, TOPIC_PARTITIONS, TopicReplication::Fixed(1)))
             .collect();

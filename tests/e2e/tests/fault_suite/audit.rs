@@ -247,8 +247,7 @@ impl Auditor {
             .collect();
         Self {
             fixtures,
-            reader: TopicReader::new(&system.stack.broker.bootstrap_servers(), &TOPICS)
-                .expect("read the topics"),
+            reader: system.stack.topic_reader(&TOPICS).expect("read the topics"),
             index: RefCell::default(),
             databases,
         }

@@ -67,6 +67,16 @@ pub async fn inject(system: &mut System, fault: Fault, load: &Load, per_second: 
             system.stack.broker.resume().expect("SIGCONT the broker");
             0.0
         }
+        Fault::BrokerKill => {
+            system.stack.broker.kill9().expect("kill -9 the broker");
+            system
+                .stack
+                .broker
+                .restart()
+                .await
+                .expect("the broker restarts on its log");
+            0.0
+        }
         Fault::PostgresRestart => {
             system
                 .stack

@@ -66,7 +66,8 @@ async fn run(plan: Plan) {
     let started = Instant::now();
     // Every instance runs with static group membership (the harness gives each its own
     // `group.instance.id`): see docs/reliability.md.
-    let mut system = System::start_with(&[(
+    // The broker is paused and killed: a broker of the suite's own.
+    let mut system = System::start_on_own_broker(&[(
         "order-service",
         "FTGO_ORDERS__VALIDATION_DEADLINE_MS",
         VALIDATION_DEADLINE_MS,

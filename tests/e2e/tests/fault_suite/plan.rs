@@ -21,6 +21,9 @@ pub enum Fault {
     },
     /// SIGSTOP of the broker for this long, then SIGCONT.
     BrokerPause(Duration),
+    /// `kill -9` of the broker (no controlled shutdown; what its log had not flushed to
+    /// disk is gone), then a restart on the same log directory and ports.
+    BrokerKill,
     /// Fast shutdown and start of PostgreSQL (every service database at once).
     PostgresRestart,
 }
@@ -32,6 +35,7 @@ impl Fault {
             Self::RelayKill(_) => "relay kill -9".into(),
             Self::ServiceKill { binary, .. } => format!("{binary} kill -9"),
             Self::BrokerPause(d) => format!("broker pause {} s", d.as_secs()),
+            Self::BrokerKill => "broker kill -9".into(),
             Self::PostgresRestart => "PostgreSQL restart".into(),
         }
     }
@@ -45,6 +49,7 @@ impl fmt::Display for Fault {
                 write!(f, "kill -9 {binary} #{instance} mid-batch")
             }
             Self::BrokerPause(d) => write!(f, "pause the broker {} s", d.as_secs()),
+            Self::BrokerKill => write!(f, "kill -9 the broker"),
             Self::PostgresRestart => write!(f, "restart PostgreSQL"),
         }
     }
@@ -63,6 +68,8 @@ pub struct Plan {
     pub broker_pauses: usize,
     /// How long each pause lasts.
     pub pause: Duration,
+    /// Broker kills (-9, then a restart on the same storage).
+    pub broker_kills: usize,
     /// PostgreSQL restarts.
     pub postgres_restarts: usize,
     /// Orders placed per second.
@@ -82,6 +89,7 @@ impl Plan {
         kills_per_service: 1,
         broker_pauses: 1,
         pause: Duration::from_secs(5),
+        broker_kills: 1,
         postgres_restarts: 1,
         orders_per_second: 10.0,
         load_after_fault: Duration::from_secs(3),
@@ -89,13 +97,14 @@ impl Plan {
     };
 
     /// The issue's figures: 20 relay kills, 5 per service, 3 broker pauses of 30 s,
-    /// 2 database restarts.
+    /// 3 broker kills, 2 database restarts.
     pub const LONG: Self = Self {
         name: "long",
         relay_kills: 20,
         kills_per_service: 5,
         broker_pauses: 3,
         pause: Duration::from_secs(30),
+        broker_kills: 3,
         postgres_restarts: 2,
         orders_per_second: 20.0,
         load_after_fault: Duration::from_secs(5),
@@ -121,9 +130,13 @@ impl Plan {
             })
             .collect();
         let pauses = vec![Fault::BrokerPause(self.pause); self.broker_pauses];
+        let broker_kills = vec![Fault::BrokerKill; self.broker_kills];
         let restarts = vec![Fault::PostgresRestart; self.postgres_restarts];
         let mut placed: Vec<(f64, usize, Fault)> = Vec::new();
-        for (kind, faults) in [relays, services, pauses, restarts].into_iter().enumerate() {
+        for (kind, faults) in [relays, services, pauses, broker_kills, restarts]
+            .into_iter()
+            .enumerate()
+        {
             let n = faults.len() as f64;
             placed.extend(
                 faults
@@ -152,9 +165,11 @@ fn the_long_schedule_has_the_issues_counts_spread_over_the_run() {
         count(&|f| *f == Fault::BrokerPause(Duration::from_secs(30))),
         3
     );
+    assert_eq!(count(&|f| *f == Fault::BrokerKill), 3);
     assert_eq!(count(&|f| *f == Fault::PostgresRestart), 2);
     // Spread: the first pause and the first restart come in the first half.
     let first = |p: &dyn Fn(&Fault) -> bool| schedule.iter().position(p).unwrap();
     assert!(first(&|f| matches!(f, Fault::BrokerPause(_))) < schedule.len() / 2);
+    assert!(first(&|f| *f == Fault::BrokerKill) < schedule.len() / 2);
     assert!(first(&|f| *f == Fault::PostgresRestart) < schedule.len() / 2);
 }

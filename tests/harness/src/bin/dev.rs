@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use ftgo_harness::{Stack, StackAddresses, StackOptions, chromium, load, prereqs};
+use ftgo_harness::{
+    Broker, SHARED_BROKER_ENV, Stack, StackAddresses, StackOptions, chromium, load, prereqs,
+};
 
 #[derive(Parser)]
 #[command(
@@ -46,7 +48,8 @@ enum Cmd {
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
     },
-    /// Only install what is missing (PostgreSQL 15, tansu, Prometheus, Chromium).
+    /// Only install what is missing (PostgreSQL 15, Java and Maven, Apache Kafka's jars,
+    /// Prometheus, Chromium).
     Install,
     /// Start the stack with Prometheus, place a little load, and screenshot the overview
     /// console with headless Chromium.
@@ -237,10 +240,16 @@ fn workspace_root() -> PathBuf {
 
 /// Runs one cargo step in the workspace root, failing with its name.
 fn cargo(what: &str, args: &[&str]) -> anyhow::Result<()> {
+    cargo_with_env(what, args, &[])
+}
+
+/// Like [`cargo`], with extra environment variables.
+fn cargo_with_env(what: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("[dev] {what}: cargo {}", args.join(" "));
     let status = Command::new(&cargo)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(workspace_root())
         .status()
         .with_context(|| format!("running cargo {}", args.join(" ")))?;
@@ -301,6 +310,10 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
         "build binaries",
         &["build", "--workspace", "--bins", "--locked"],
     )?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let (broker, _broker_dir) = runtime.block_on(start_shared_broker())?;
+    let bootstrap = broker.bootstrap_servers();
+    let env = [(SHARED_BROKER_ENV, bootstrap.as_str())];
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     let has_nextest = Command::new(&cargo_bin)
         .args(["nextest", "--version"])
@@ -315,13 +328,40 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
             "--no-fail-fast",
         ];
         args.extend(&extra);
-        step("tests (nextest)", &args)
+        cargo_with_env("tests (nextest)", &args, &env)
     } else {
         let mut args = vec!["test", "--workspace", "--locked", "--no-fail-fast"];
         if !extra.is_empty() {
             args.push("--");
             args.extend(&extra);
         }
-        step("tests", &args)
+        cargo_with_env("tests", &args, &env)
     }
+}
+
+/// Starts the Kafka broker that every test of the run shares (a JVM start per test
+/// would cost minutes on two cores); each test's stack keeps to its own topics and
+/// consumer groups on it. Tests that pause, kill or restart a broker start their own.
+async fn start_shared_broker() -> anyhow::Result<(Broker, tempfile::TempDir)> {
+    let mut dir = tempfile::Builder::new()
+        .prefix("ftgo-test-kafka-")
+        .tempdir()
+        .context("creating the shared broker's directory")?;
+    if std::env::var_os("FTGO_KEEP_STACK_DIR").is_some() {
+        dir.disable_cleanup(true);
+    }
+    eprintln!(
+        "[dev] starting the test run's shared Apache Kafka broker in {}",
+        dir.path().display()
+    );
+    let started = Instant::now();
+    let broker = Broker::start(dir.path(), dir.path())
+        .await
+        .context("starting the shared Kafka broker")?;
+    eprintln!(
+        "[dev] shared broker at {} after {:.1} s",
+        broker.bootstrap_servers(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok((broker, dir))
 }

@@ -1,19 +1,21 @@
 //! Finding, and where missing installing, what the stack runs: PostgreSQL's server
-//! binaries, the tansu broker, Prometheus (with promtool) and Chromium (headless, for the
-//! dashboard checks and screenshot); and the Python tools the checks run (chart tools,
-//! schemathesis).
+//! binaries, Apache Kafka (a Java runtime, Maven, and the broker's jars from Maven
+//! Central), Prometheus (with promtool) and Chromium (headless, for the dashboard checks
+//! and screenshot); and the Python tools the checks run (chart tools, schemathesis).
 //!
-//! Idempotent: a second run finds everything and does nothing. tansu is built from
-//! crates.io once per machine into a cache directory outside the checkout (about 13
-//! minutes on 2 cores), so a fresh clone or `cargo clean` does not rebuild it.
+//! Idempotent: a second run finds everything and does nothing. Kafka's jars are resolved
+//! once per machine into a cache directory outside the checkout, so a fresh clone or
+//! `cargo clean` does not fetch them again.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::error::{Error, Result};
 
-/// The tansu release the stack is tested with.
-pub const TANSU_VERSION: &str = "0.6.0";
+pub mod java;
+
+/// The Apache Kafka release the stack runs (`tests/kafka/pom.xml` names the same).
+pub const KAFKA_VERSION: &str = "4.4.0";
 
 /// The PostgreSQL major version the stack is tested with.
 pub const POSTGRES_MAJOR: u32 = 15;
@@ -31,15 +33,42 @@ pub fn cache_dir() -> PathBuf {
     base.join("ftgo")
 }
 
-/// The tansu binary: `$FTGO_TANSU_BIN`, else the cached build.
-pub fn tansu_bin() -> PathBuf {
-    std::env::var_os("FTGO_TANSU_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| tansu_root().join("bin").join("tansu"))
+/// Where Apache Kafka lives once installed: `<cache>/kafka-<version>`.
+pub fn kafka_home() -> PathBuf {
+    cache_dir().join(format!("kafka-{KAFKA_VERSION}"))
 }
 
-fn tansu_root() -> PathBuf {
-    cache_dir().join(format!("tansu-{TANSU_VERSION}"))
+/// The broker's jars, resolved from Maven Central by `tests/kafka/pom.xml`.
+pub fn kafka_libs() -> PathBuf {
+    kafka_home().join("libs")
+}
+
+/// An empty KRaft log directory formatted by Kafka's StorageTool; every broker's storage
+/// starts as a copy of it.
+pub fn kafka_storage_template() -> PathBuf {
+    kafka_home().join("storage-template")
+}
+
+/// What the benchmarks' reports name as the broker: "Apache Kafka 4.4.0 (KRaft, one
+/// node) on <java -version's first line>".
+pub fn kafka_description() -> String {
+    let java = Command::new(java::java_bin())
+        .arg("-version")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .next()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "an unknown Java".into());
+    format!("Apache Kafka {KAFKA_VERSION} (KRaft, one node) on {java}")
+}
+
+/// The checkout this harness was built from (poms and other files the installs read).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// The directory holding `initdb`, `postgres`, `pg_ctl`, `pg_recvlogical`, `pgbench`:
@@ -81,7 +110,7 @@ pub fn chromium_bin() -> PathBuf {
     debian_tool("FTGO_CHROMIUM_BIN", "/usr/bin/chromium")
 }
 
-/// Makes sure PostgreSQL, tansu, Prometheus and Chromium are present, installing what is
+/// Makes sure PostgreSQL, Apache Kafka, Prometheus and Chromium are present, installing what is
 /// missing. `progress` receives one line per step.
 pub fn ensure_installed(progress: &dyn Fn(&str)) -> Result<()> {
     let mut packages = Vec::new();
@@ -116,11 +145,11 @@ pub fn ensure_installed(progress: &dyn Fn(&str)) -> Result<()> {
             });
         }
     }
-    ensure_tansu(progress)
+    ensure_kafka(progress)
 }
 
 /// Installs Debian `packages` (nothing if empty), with one `apt-get update` first.
-fn apt_install(progress: &dyn Fn(&str), packages: &[String]) -> Result<()> {
+pub(crate) fn apt_install(progress: &dyn Fn(&str), packages: &[String]) -> Result<()> {
     if packages.is_empty() {
         return Ok(());
     }
@@ -148,49 +177,17 @@ fn apt(sudo: bool, args: &[&str]) -> Command {
     command
 }
 
-fn ensure_tansu(progress: &dyn Fn(&str)) -> Result<()> {
-    let bin = tansu_bin();
-    if bin.is_file() {
-        progress(&format!(
-            "tansu {TANSU_VERSION}: present at {}",
-            bin.display()
-        ));
-        return Ok(());
-    }
-    if std::env::var_os("FTGO_TANSU_BIN").is_some() {
-        return Err(Error::Prerequisite {
-            what: "tansu",
-            reason: format!(
-                "FTGO_TANSU_BIN names {}, which does not exist",
-                bin.display()
-            ),
-        });
-    }
-    let root = tansu_root();
-    let partial = root.with_extension("partial");
-    progress(&format!(
-        "tansu {TANSU_VERSION}: missing, building it from crates.io into {} \
-         (once per machine; about 13 minutes on 2 cores, cargo's progress follows)",
-        root.display()
-    ));
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut install = Command::new(cargo);
-    install
-        .args(["install", "tansu", "--locked", "--version", TANSU_VERSION])
-        .args(["--features", "dynostore", "--root"])
-        .arg(&partial)
-        // Build outside the workspace so its profile and target dir do not apply.
-        .current_dir(std::env::temp_dir())
-        .env_remove("CARGO_TARGET_DIR");
-    run("cargo install tansu", install)?;
-    // Only a finished build is moved into place, so an interrupted one is redone.
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::rename(&partial, &root).map_err(|e| Error::Prerequisite {
-        what: "tansu",
-        reason: format!("move {} into place: {e}", partial.display()),
-    })?;
-    progress(&format!("tansu {TANSU_VERSION}: built"));
-    Ok(())
+/// Makes sure Apache Kafka can run: a Java runtime and Maven (from Debian when missing),
+/// the broker's jars resolved from Maven Central, and the formatted storage template.
+fn ensure_kafka(progress: &dyn Fn(&str)) -> Result<()> {
+    java::ensure_java_and_maven(progress)?;
+    java::resolve_maven(
+        "Apache Kafka",
+        &workspace_root().join("tests/kafka/pom.xml"),
+        &kafka_libs(),
+        progress,
+    )?;
+    crate::broker::format_storage_template(progress)
 }
 
 /// The PyPI packages the chart checks (`tests/charts`) run with, in the chart-tools venv.
@@ -275,7 +272,7 @@ fn ensure_venv(progress: &dyn Fn(&str), dir: &Path, packages: &[&str]) -> Result
     Ok(())
 }
 
-fn run(what: &'static str, mut command: Command) -> Result<()> {
+pub(crate) fn run(what: &'static str, mut command: Command) -> Result<()> {
     let status = command.status().map_err(|e| Error::Prerequisite {
         what,
         reason: e.to_string(),

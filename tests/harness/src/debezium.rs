@@ -1,0 +1,1 @@
+//! Debezium on Kafka Connect (being written).
