@@ -146,6 +146,17 @@ async fn finite_samples(prometheus: &Prometheus, expr: &str) -> Vec<Value> {
     }
 }
 
+/// GETs order `id` from order-service every 250 ms until aborted.
+fn keep_reading(order_service: std::net::SocketAddr, id: &str) -> tokio::task::JoinHandle<()> {
+    let path = format!("/v1/orders/{id}");
+    tokio::spawn(async move {
+        loop {
+            let _ = ftgo_harness::http::get(order_service, &path).await;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    })
+}
+
 async fn wait_for_state(stack: &mut Stack, id: &str, state: &str) {
     let deadline = Instant::now() + WITHIN;
     loop {
@@ -195,6 +206,13 @@ async fn under_load_every_dashboard_expression_has_data_and_the_console_shows_nu
         wait_for_state(&mut stack, id, "VALIDATED").await;
     }
     wait_for_state(&mut stack, &placed.rejected[0], "REJECTED").await;
+    // A reader keeps polling an order while the dashboards are checked, as a person
+    // watching a live system would have traffic: rates over the last minute must not
+    // fall to zero (and quantiles to NaN) just because the checks took a minute.
+    let reader = keep_reading(
+        stack.service("order-service", 0).http_address(),
+        &placed.valid[0],
+    );
     let prometheus = stack.prometheus();
 
     // The local Prometheus loaded the shared rule file.
@@ -271,6 +289,7 @@ async fn under_load_every_dashboard_expression_has_data_and_the_console_shows_nu
             .is_some_and(|graph| graph.contains("<svg"));
         assert!(drawn, "graph {graph} not drawn:\n{dom}");
     }
+    reader.abort();
     eprintln!(
         "dashboards: {} console expressions with data ({} also on the Grafana dashboard), \
          {} console panels with numbers, {} graphs drawn",

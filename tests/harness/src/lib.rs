@@ -33,5 +33,6 @@ pub use postgres::{Postgres, ServiceDatabase};
 pub use process::ManagedProcess;
 pub use prometheus::{Prometheus, ScrapeTarget};
 pub use stack::{
-    DEAD_LETTER_TOPIC, KafkaTarget, SERVICE_BINARIES, SERVICES, Stack, StackAddresses, StackOptions,
+    DEAD_LETTER_TOPIC, GROUP_INSTANCE_ID, KafkaTarget, SERVICE_BINARIES, SERVICES, Stack,
+    StackAddresses, StackOptions,
 };

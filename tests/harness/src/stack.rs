@@ -47,6 +47,11 @@ pub struct StackOptions {
     /// Start a broker of the stack's own even when the test run shares one: for tests
     /// that pause, kill or restart the broker, and for benchmarks.
     pub private_broker: bool,
+    /// Give every service instance static consumer-group membership (KIP-345:
+    /// `group.instance.id` = `<binary>-<index>`). Off by default, as in the chart: on
+    /// Apache Kafka a restarted member rejoins without it, and with it a rolling update
+    /// strands the old pods' partitions (docs/reliability.md, "Consumer groups").
+    pub static_membership: bool,
 }
 
 /// The setting that gives a service instance its static consumer-group member id
@@ -77,6 +82,7 @@ pub struct Stack {
     pub broker: Broker,
     /// Put before every topic and consumer-group id of the stack ("" on its own broker).
     topic_prefix: String,
+    static_membership: bool,
     /// The PostgreSQL server holding every service database.
     pub postgres: Postgres,
     databases: Vec<ServiceDatabase>,
@@ -176,6 +182,7 @@ impl Stack {
             relays: Vec::new(),
             broker,
             topic_prefix,
+            static_membership: options.static_membership,
             postgres,
             databases,
             logs,
@@ -285,11 +292,9 @@ impl Stack {
         extra_env: &[(&str, &str)],
     ) -> Result<&mut AppProcess> {
         let database = binary.replace('-', "_");
-        // Static group membership (KIP-345), `<binary>-<index>`, unless the caller names
-        // one: a process killed and restarted under the same id takes its old place in
-        // its consumer groups at once. tansu 0.6.0 sometimes never completes the
-        // rebalance that a new member id would need (docs/reliability.md), which would
-        // stop that service's consumption for good.
+        // With `StackOptions::static_membership`, `<binary>-<index>` unless the caller
+        // names one: a process killed and restarted under the same id takes its old place
+        // in its consumer groups at once.
         let index = self
             .services
             .iter()
@@ -297,7 +302,7 @@ impl Stack {
             .count();
         let instance_id = format!("{binary}-{index}");
         let mut env: Vec<(&str, &str)> = extra_env.to_vec();
-        if !env.iter().any(|(key, _)| *key == GROUP_INSTANCE_ID) {
+        if self.static_membership && !env.iter().any(|(key, _)| *key == GROUP_INSTANCE_ID) {
             env.push((GROUP_INSTANCE_ID, &instance_id));
         }
         let service = AppProcess::start(

@@ -150,7 +150,8 @@ pub async fn metric_with_label(url: &str, family: &str, label: &str) -> f64 {
 }
 
 /// Reads the dead-letter topic until every message in `ids` is there; checks each was
-/// dead-lettered once, from `original_topic`, and returns their reasons in `ids` order.
+/// dead-lettered once, from channel `original_topic` (its header names the Kafka topic,
+/// with the stack's prefix), and returns their reasons in `ids` order.
 pub fn dead_letter_reasons(stack: &Stack, ids: &[String], original_topic: &str) -> Vec<String> {
     let dead = read_until(stack, ftgo_harness::DEAD_LETTER_TOPIC, |records| {
         ids.iter()
@@ -162,7 +163,7 @@ pub fn dead_letter_reasons(stack: &Stack, ids: &[String], original_topic: &str) 
             assert_eq!(found.len(), 1, "{id} dead-lettered once: {dead:?}");
             assert_eq!(
                 found[0].header(headers::DEAD_LETTER_ORIGINAL_TOPIC),
-                Some(original_topic)
+                Some(stack.topic(original_topic).as_str())
             );
             found[0]
                 .header(headers::DEAD_LETTER_REASON)

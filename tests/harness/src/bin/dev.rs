@@ -109,9 +109,11 @@ fn install() -> anyhow::Result<()> {
 fn up(json: bool) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
+        // Its own broker, whatever the environment says: a stack to keep and use.
         let options = StackOptions {
             services: true,
             prometheus: true,
+            private_broker: true,
             ..StackOptions::default()
         };
         let stack = Stack::start_with(options)
@@ -178,6 +180,7 @@ fn screenshot(output: &Path) -> anyhow::Result<()> {
     runtime.block_on(async {
         let mut stack = Stack::start_with(StackOptions {
             prometheus: true,
+            private_broker: true,
             ..StackOptions::default()
         })
         .await
