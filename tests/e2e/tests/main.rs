@@ -4,6 +4,7 @@ mod api;
 mod consumer_groups;
 mod fault_suite;
 mod fuzz_api;
+mod graceful_stop;
 mod grpc;
 mod messaging;
 mod observability;

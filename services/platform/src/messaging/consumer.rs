@@ -183,7 +183,7 @@ pub async fn run<H: MessageHandler>(
             }
         };
         let started = Instant::now();
-        process(
+        let settled = process(
             &subscription.subscriber,
             &message,
             handler.as_ref(),
@@ -196,6 +196,19 @@ pub async fn run<H: MessageHandler>(
             .handle_seconds
             .with_label_values(&[&subscription.subscriber])
             .observe(started.elapsed().as_secs_f64());
+        if !settled {
+            // Stopped while the message kept failing: its offset is not stored, so it is
+            // not committed below, and the partition's next owner (this service after a
+            // restart, or another instance) receives it again.
+            tracing::info!(
+                subscriber = %subscription.subscriber,
+                topic = message.topic(),
+                partition = message.partition(),
+                offset = message.offset(),
+                "stopping with a message unhandled; it stays unacknowledged"
+            );
+            break;
+        }
         if let Err(e) = consumer.store_offset_from_message(&message) {
             tracing::warn!(error = %e, "cannot store offset; the message may be redelivered");
         }
