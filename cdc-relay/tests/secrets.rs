@@ -1,6 +1,7 @@
 //! Secrets stay out of logs and errors; bad configuration names the key.
 
-use std::process::Command;
+use std::io::Read as _;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::*;
@@ -78,4 +79,77 @@ fn missing_or_malformed_configuration_names_the_key_and_exits_non_zero() {
     unknown.push(("FTGO_RELAY__SLOTT", "x"));
     let stderr = run(&unknown);
     assert!(stderr.contains("slott"), "{stderr}");
+}
+
+/// `kafka.properties` reach every client after the relay's own producer settings, so a
+/// property could silently weaken what the relay promises (no loss, order per key): such
+/// a configuration is refused at start, naming the property.
+#[test]
+fn properties_that_weaken_delivery_or_ordering_are_refused_naming_the_property() {
+    let relay = env!("CARGO_BIN_EXE_cdc-relay");
+    let base = [
+        ("FTGO_DATABASE__HOST", "127.0.0.1"),
+        ("FTGO_DATABASE__USER", "order_service"),
+        ("FTGO_DATABASE__NAME", "order_service"),
+        ("FTGO_DATABASE__PASSWORD", "s3cret-in-env-77"),
+        ("FTGO_KAFKA__BROKERS", "127.0.0.1:9"),
+    ];
+    for (variable, property) in [
+        (
+            "FTGO_KAFKA__PROPERTIES__ENABLE_IDEMPOTENCE",
+            "enable.idempotence",
+        ),
+        ("FTGO_KAFKA__PROPERTIES__ACKS", "acks"),
+        (
+            "FTGO_KAFKA__PROPERTIES__REQUEST_REQUIRED_ACKS",
+            "request.required.acks",
+        ),
+        (
+            "FTGO_KAFKA__PROPERTIES__MESSAGE_TIMEOUT_MS",
+            "message.timeout.ms",
+        ),
+        (
+            "FTGO_KAFKA__PROPERTIES__DELIVERY_TIMEOUT_MS",
+            "delivery.timeout.ms",
+        ),
+        ("FTGO_KAFKA__PROPERTIES__RETRIES", "retries"),
+        ("FTGO_KAFKA__PROPERTIES__PARTITIONER", "partitioner"),
+        (
+            "FTGO_KAFKA__PROPERTIES__MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION",
+            "max.in.flight.requests.per.connection",
+        ),
+    ] {
+        let mut child = Command::new(relay)
+            .env_clear()
+            .envs(base)
+            .env(variable, "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A relay that accepted the setting would go on (retrying the database forever).
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{variable}=1 was accepted: the relay kept running");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert!(!status.success(), "{variable} accepted: {stderr}");
+        assert!(
+            stderr.contains(&format!("kafka.properties.{property}")),
+            "{variable}: {stderr}"
+        );
+    }
 }

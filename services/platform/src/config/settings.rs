@@ -120,6 +120,64 @@ impl DatabaseSettings {
     }
 }
 
+/// librdkafka properties that `kafka.properties` may not change, with the values that are
+/// accepted (what the processes set anyway) and why. The relay's producer and every
+/// dead-letter producer are idempotent with `acks=all`; the relay's delivery timeout is
+/// `relay.delivery_timeout_ms`; keys are placed with the Java client's murmur2, so the
+/// same key lands on the same partition whoever produces it.
+pub const PROTECTED_PROPERTIES: &[(&str, &[&str], &str)] = &[
+    (
+        "enable.idempotence",
+        &["true"],
+        "without idempotence a retried send can duplicate or reorder records of a key",
+    ),
+    (
+        "acks",
+        &["all", "-1"],
+        "a record must be on every in-sync replica before its source is confirmed",
+    ),
+    (
+        "request.required.acks",
+        &["all", "-1"],
+        "a record must be on every in-sync replica before its source is confirmed",
+    ),
+    (
+        "message.timeout.ms",
+        &[],
+        "the delivery timeout is relay.delivery_timeout_ms (the relay re-sends from the WAL after it)",
+    ),
+    (
+        "delivery.timeout.ms",
+        &[],
+        "the delivery timeout is relay.delivery_timeout_ms (the relay re-sends from the WAL after it)",
+    ),
+    (
+        "retries",
+        &[],
+        "the idempotent producer retries within the delivery timeout; fewer retries lose records",
+    ),
+    (
+        "message.send.max.retries",
+        &[],
+        "the idempotent producer retries within the delivery timeout; fewer retries lose records",
+    ),
+    (
+        "max.in.flight.requests.per.connection",
+        &[],
+        "idempotence bounds the requests in flight to keep order per partition",
+    ),
+    (
+        "max.in.flight",
+        &[],
+        "idempotence bounds the requests in flight to keep order per partition",
+    ),
+    (
+        "partitioner",
+        &["murmur2_random"],
+        "keys are placed with the Java client's murmur2, so order per key holds across producers",
+    ),
+];
+
 /// How to reach the Kafka cluster.
 ///
 /// `properties` are handed to librdkafka as they are, so a real cluster's security
@@ -155,17 +213,31 @@ impl KafkaSettings {
         format!("{}{subscriber}", self.topic_prefix)
     }
 
-    /// Refuses a `topic_prefix` that Kafka would refuse in a topic name.
+    /// Refuses a `topic_prefix` that Kafka would refuse in a topic name, and any
+    /// property in [`PROTECTED_PROPERTIES`] set to other than the value the processes
+    /// need: `properties` are applied after each client's own settings, so they could
+    /// otherwise silently weaken delivery (acks, idempotence, timeouts) or order per key.
     pub fn validate(&self) -> Result<()> {
         let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-        if self.topic_prefix.chars().all(legal) && self.topic_prefix.len() <= 100 {
-            Ok(())
-        } else {
-            Err(Error::ConfigKey {
+        if !self.topic_prefix.chars().all(legal) || self.topic_prefix.len() > 100 {
+            return Err(Error::ConfigKey {
                 key: "kafka.topic_prefix".into(),
                 reason: "may hold only letters, digits, `.`, `_` and `-` (at most 100)".into(),
-            })
+            });
         }
+        for (key, value) in self.client_properties() {
+            let Some((_, allowed, why)) = PROTECTED_PROPERTIES.iter().find(|(k, _, _)| *k == key)
+            else {
+                continue;
+            };
+            if !allowed.contains(&value.trim().to_ascii_lowercase().as_str()) {
+                return Err(Error::ConfigKey {
+                    key: format!("kafka.properties.{key}"),
+                    reason: format!("refused: {why}"),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The extra client properties with librdkafka's dotted names.

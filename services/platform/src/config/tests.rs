@@ -240,3 +240,42 @@ fn a_refused_kafka_setting_is_named_without_any_secret_value() {
     assert!(error.contains("sasl.passwrd.secret"), "{error}");
     assert!(!error.contains(SECRET), "{error}");
 }
+
+#[test]
+fn properties_that_weaken_delivery_are_refused_naming_the_property_and_safe_values_pass() {
+    let kafka = |properties: &[(&str, &str)]| KafkaSettings {
+        brokers: "127.0.0.1:9092".into(),
+        properties: properties
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        topic_prefix: String::new(),
+    };
+    for (key, value) in [
+        ("enable_idempotence", "false"),
+        ("acks", "1"),
+        ("message_timeout_ms", "5000"),
+        ("partitioner", "random"),
+    ] {
+        let error = kafka(&[(key, value)]).validate().unwrap_err().to_string();
+        assert!(
+            error.contains(&format!("kafka.properties.{}", key.replace('_', "."))),
+            "{error}"
+        );
+    }
+    kafka(&[
+        ("acks", "all"),
+        ("enable_idempotence", "true"),
+        ("linger_ms", "5"),
+    ])
+    .validate()
+    .unwrap();
+    let error = KafkaSettings {
+        topic_prefix: "a b".into(),
+        ..kafka(&[])
+    }
+    .validate()
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("kafka.topic_prefix"), "{error}");
+}
