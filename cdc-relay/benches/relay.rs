@@ -46,6 +46,10 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use tokio::task::JoinSet;
 
+/// Debezium on Kafka Connect against the relay in Debezium layout (its own backlog).
+#[path = "relay/debezium.rs"]
+mod debezium;
+
 const SERVICE: &str = "order_service";
 /// The database whose outbox the polling rounds drain (its own, so that the log tailing
 /// relay still running for `SERVICE` does not see those rows).
@@ -211,11 +215,12 @@ async fn main() -> anyhow::Result<()> {
     // 5. The polling mode over the same backlog.
     report.polling = polling_drains(&mut stack, &transactions).await?;
     drop(transactions);
+    let debezium = debezium::compare(&mut stack).await?;
     report.total_seconds = started.elapsed().as_secs_f64();
     drop(stack);
 
     // 6. The report.
-    let text = report.render();
+    let text = debezium.append_to(report.render());
     println!("{text}");
     Ok(())
 }
