@@ -12,4 +12,5 @@ mod order_flow;
 mod protobuf;
 mod resilience;
 mod secrets;
+mod stop_without_broker;
 mod support;

@@ -23,11 +23,26 @@ pub struct HttpSettings {
     /// Port to bind; `0` asks the OS for a free one (tests).
     #[serde(default)]
     pub port: u16,
+    /// How long a stop may take after SIGTERM: in-flight requests finish, consumers
+    /// leave their groups and commit; whatever is still waiting (on an unreachable
+    /// broker, say) is abandoned after this, unacknowledged, and the process exits.
+    /// Keep it below the pod's `terminationGracePeriodSeconds`.
+    #[serde(default = "HttpSettings::default_stop_timeout_ms")]
+    pub stop_timeout_ms: u64,
 }
 
 impl HttpSettings {
     fn default_host() -> IpAddr {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
+    }
+
+    fn default_stop_timeout_ms() -> u64 {
+        10_000
+    }
+
+    /// [`Self::stop_timeout_ms`] as a duration.
+    pub fn stop_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.stop_timeout_ms)
     }
 
     /// The socket address to bind.
@@ -41,6 +56,7 @@ impl Default for HttpSettings {
         Self {
             host: Self::default_host(),
             port: 0,
+            stop_timeout_ms: Self::default_stop_timeout_ms(),
         }
     }
 }

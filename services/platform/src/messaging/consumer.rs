@@ -213,8 +213,13 @@ pub async fn run<H: MessageHandler>(
             tracing::warn!(error = %e, "cannot store offset; the message may be redelivered");
         }
     }
-    // Commit what was stored before leaving the group.
-    let _ = consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync);
+    // Commit what was stored, then leave the group: both wait for the broker, so they
+    // run off the async threads, where the stop timeout can still fire if it is gone.
+    let closed = tokio::task::spawn_blocking(move || {
+        let _ = consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync);
+        drop(consumer);
+    });
+    let _ = closed.await;
     Ok(())
 }
 

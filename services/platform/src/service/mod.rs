@@ -155,7 +155,22 @@ pub struct ServiceApp {
     grpc: Option<SocketAddr>,
     platform: Platform,
     stop: watch::Sender<bool>,
+    stop_timeout: Duration,
     workers: JoinSet<Result<()>>,
+}
+
+/// How a stop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Stopped {
+    /// Every worker finished.
+    Cleanly,
+    /// `http.stop_timeout_ms` passed with this many workers still busy (waiting on an
+    /// unreachable broker, say); they were abandoned, their messages unacknowledged.
+    TimedOut {
+        /// Workers abandoned.
+        abandoned: usize,
+    },
 }
 
 impl ServiceApp {
@@ -177,6 +192,7 @@ impl ServiceApp {
             grpc: None,
             platform,
             stop,
+            stop_timeout: http.stop_timeout(),
             workers: JoinSet::new(),
         })
     }
@@ -240,11 +256,13 @@ impl ServiceApp {
     }
 
     /// Serves until `shutdown` completes; then stops taking requests, finishes in-flight
-    /// ones, stops the consumers (committing their offsets) and returns.
+    /// ones, stops the consumers (committing their offsets) and returns — within
+    /// `http.stop_timeout_ms` of the stop signal: workers still busy then are abandoned
+    /// ([`Stopped::TimedOut`]); a message one of them was handling stays unacknowledged.
     pub async fn run_until(
         mut self,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<()> {
+    ) -> Result<Stopped> {
         let readiness_stop = self.stop.subscribe();
         self.workers.spawn(check_readiness(
             self.platform.pool.clone(),
@@ -259,16 +277,40 @@ impl ServiceApp {
             readiness.set_not_ready("stopping");
             let _ = stop.send(true);
         });
-        let served = serving.await;
+        let stop_timeout = self.stop_timeout;
+        let mut stop_signalled = self.stop.subscribe();
+        let deadline = async move {
+            let _ = stop_signalled.wait_for(|stop| *stop).await;
+            tokio::time::sleep(stop_timeout).await;
+        };
+        tokio::pin!(deadline);
+        let served = tokio::select! {
+            served = serving => served,
+            () = &mut deadline => Ok(()),
+        };
         let _ = self.stop.send(true);
-        while let Some(joined) = self.workers.join_next().await {
-            match joined {
-                Ok(Err(e)) => tracing::error!(error = %e, "worker failed"),
-                Err(e) => tracing::error!(error = %e, "worker panicked"),
-                Ok(Ok(())) => {}
+        loop {
+            tokio::select! {
+                joined = self.workers.join_next() => match joined {
+                    None => break,
+                    Some(Ok(Err(e))) => tracing::error!(error = %e, "worker failed"),
+                    Some(Err(e)) => tracing::error!(error = %e, "worker panicked"),
+                    Some(Ok(Ok(()))) => {}
+                },
+                () = &mut deadline => {
+                    let abandoned = self.workers.len();
+                    tracing::warn!(
+                        abandoned,
+                        stop_timeout_ms = stop_timeout.as_millis() as u64,
+                        "stop timeout passed; abandoning workers still busy (their messages stay unacknowledged)"
+                    );
+                    self.workers.abort_all();
+                    served?;
+                    return Ok(Stopped::TimedOut { abandoned });
+                }
             }
         }
-        served
+        served.map(|()| Stopped::Cleanly)
     }
 }
 
@@ -293,8 +335,15 @@ where
         .map_err(|e| format!("cannot start: {e}"))?;
     let grpc = app.grpc_addr().map(|address| address.to_string());
     tracing::info!(service = name, http = %app.local_addr()?, grpc, "started");
-    app.run_until(crate::http::shutdown_signal()).await?;
-    tracing::info!(service = name, "stopped");
+    match app.run_until(crate::http::shutdown_signal()).await? {
+        Stopped::Cleanly => tracing::info!(service = name, "stopped"),
+        Stopped::TimedOut { abandoned } => {
+            tracing::warn!(service = name, abandoned, "stopped with work abandoned");
+            // An abandoned worker may sit in a blocking librdkafka call (closing a
+            // consumer whose broker is gone); dropping the runtime would wait for it.
+            std::process::exit(0);
+        }
+    }
     Ok(())
 }
 
