@@ -288,3 +288,37 @@ async fn json_and_protobuf_commands_are_answered_and_an_unknown_content_type_is_
         reasons[0]
     );
 }
+
+/// A command whose handling fails the same way on every try (here the outbox refuses its
+/// reply: a check violation, SQLSTATE 23514) must not block its partition for good: after
+/// a few tries it is dead-lettered with the reason, and the next command of the same key
+/// (so of the same partition) is answered.
+#[tokio::test]
+async fn a_command_that_always_fails_the_same_way_is_dead_lettered_and_the_partition_moves_on() {
+    let (stack, url) = support::start(true).await;
+    let consumer = register(&url, 5_000).await;
+    let (doomed_order, doomed) = validate(consumer, 1);
+    stack
+        .database("consumer_service")
+        .connect()
+        .await
+        .unwrap()
+        .batch_execute(&format!(
+            "ALTER TABLE outbox ADD CONSTRAINT refuses_one_reply \
+             CHECK (message_key <> '{doomed_order}')"
+        ))
+        .await
+        .unwrap();
+    doomed.send(&stack, COMMANDS).await;
+    let (order_id, valid) = validate(consumer, 1);
+    valid.send(&stack, COMMANDS).await;
+
+    let reasons = support::dead_letter_reasons(&stack, &[doomed.id.to_string()], COMMANDS);
+    assert!(reasons[0].contains("23514"), "{}", reasons[0]);
+    let replies = replies(&stack, &[order_id]);
+    assert_eq!(replies[0].len(), 1);
+    assert_eq!(
+        replies[0][0].header(headers::MESSAGE_TYPE),
+        Some(CONSUMER_VALIDATED)
+    );
+}

@@ -63,6 +63,10 @@ pub struct Subscription {
 /// docs/reliability.md, "Consumer groups". `kafka.properties.session.timeout.ms` wins.
 const SESSION_TIMEOUT_MS: &str = "10000";
 
+/// Tries a message that fails the same way each time ([`HandlingError::Failed`]) gets
+/// before it is dead-lettered.
+const FAILED_TRIES: u32 = 3;
+
 /// Every value of the `outcome` label of `ftgo_consumer_messages_total`.
 const OUTCOMES: [&str; 4] = ["handled", "duplicate", "dead_lettered", "retried"];
 
@@ -240,15 +244,14 @@ async fn process<H: MessageHandler>(
                 "unknown message type {} version {}",
                 m.message_type, m.schema_version
             );
-            dead_letter(subscriber, raw, &reason, context).await;
-            return true;
+            return dead_letter(subscriber, raw, &reason, context, stop).await;
         }
         Err(e) => {
-            dead_letter(subscriber, raw, &e.to_string(), context).await;
-            return true;
+            return dead_letter(subscriber, raw, &e.to_string(), context, stop).await;
         }
     };
     let mut backoff = Duration::from_millis(100);
+    let mut failed_tries = 0;
     loop {
         match handle_once(subscriber, &message, handler, &context.pool).await {
             Ok(applied) => {
@@ -258,10 +261,17 @@ async fn process<H: MessageHandler>(
                 return true;
             }
             Err(HandlingError::Poison(reason)) => {
-                dead_letter(subscriber, raw, &reason, context).await;
-                return true;
+                return dead_letter(subscriber, raw, &reason, context, stop).await;
             }
-            Err(HandlingError::Retry(reason)) => {
+            Err(HandlingError::Failed(reason)) if failed_tries + 1 >= FAILED_TRIES => {
+                let reason = format!("failed {FAILED_TRIES} times: {reason}");
+                return dead_letter(subscriber, raw, &reason, context, stop).await;
+            }
+            Err(error @ (HandlingError::Retry(_) | HandlingError::Failed(_))) => {
+                if matches!(error, HandlingError::Failed(_)) {
+                    failed_tries += 1;
+                }
+                let reason = error.to_string();
                 context.metrics.count(subscriber, "retried");
                 tracing::warn!(%reason, message_id = %message.id, "handling failed; retrying");
                 tokio::select! {
@@ -299,17 +309,20 @@ async fn handle_once<H: MessageHandler>(
     Ok(true)
 }
 
+/// Dead-letters `raw`; `true` once the dead-letter topic has it, `false` if the service
+/// stopped first.
 async fn dead_letter(
     subscriber: &str,
     raw: &BorrowedMessage<'_>,
     reason: &str,
     context: &ConsumerContext,
-) {
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
     tracing::warn!(%reason, topic = raw.topic(), "dead-lettering a consumed message");
     // Headers rdkafka cannot read (a key that is not UTF-8) are left off; the reason
     // already says why the message is dead.
     let headers = super::incoming::read_headers(raw).unwrap_or_default();
-    context
+    let sent = context
         .dead_letters
         .send(
             raw.topic(),
@@ -317,7 +330,11 @@ async fn dead_letter(
             raw.payload().unwrap_or_default(),
             &headers,
             &format!("{subscriber}: {reason}"),
+            stop,
         )
         .await;
-    context.metrics.count(subscriber, "dead_lettered");
+    if sent {
+        context.metrics.count(subscriber, "dead_lettered");
+    }
+    sent
 }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use tokio::sync::watch;
+
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
@@ -10,8 +12,8 @@ use super::headers;
 use crate::Result;
 use crate::config::KafkaSettings;
 
-/// Produces dead letters; it retries until the broker acknowledges, so a poison message
-/// is never dropped on the floor.
+/// Produces dead letters; it retries until the broker acknowledges (or the service
+/// stops), so a poison message is never dropped on the floor.
 #[derive(Clone)]
 pub struct DeadLetterProducer {
     producer: FutureProducer,
@@ -38,7 +40,9 @@ impl DeadLetterProducer {
         })
     }
 
-    /// Sends a copy of a message with the reason; returns once the broker acknowledged.
+    /// Sends a copy of a message with the reason; returns `true` once the broker
+    /// acknowledged, retrying with backoff until then, or `false` if `stop` turns true
+    /// first (the message then stays unacknowledged where it came from).
     pub async fn send(
         &self,
         original_topic: &str,
@@ -46,7 +50,8 @@ impl DeadLetterProducer {
         payload: &[u8],
         original_headers: &[(String, String)],
         reason: &str,
-    ) {
+        stop: &mut watch::Receiver<bool>,
+    ) -> bool {
         let mut backoff = Duration::from_millis(100);
         loop {
             let mut headers = OwnedHeaders::new_with_capacity(original_headers.len() + 2);
@@ -71,11 +76,18 @@ impl DeadLetterProducer {
             if let Some(key) = key {
                 record = record.key(key);
             }
-            match self.producer.send(record, Duration::from_secs(10)).await {
-                Ok(_) => return,
+            let sent = tokio::select! {
+                sent = self.producer.send(record, Duration::from_secs(10)) => sent,
+                _ = stop.wait_for(|stop| *stop) => return false,
+            };
+            match sent {
+                Ok(_) => return true,
                 Err((e, _)) => {
                     tracing::error!(error = %e, "dead-letter send failed; retrying");
-                    tokio::time::sleep(backoff).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = stop.wait_for(|stop| *stop) => return false,
+                    }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }

@@ -36,20 +36,40 @@ pub enum HandlingError {
     /// to the dead-letter topic with this reason and the consumer moves on.
     #[error("poison message: {0}")]
     Poison(String),
-    /// It failed for a passing reason (database unavailable): it is retried.
+    /// It failed for a passing reason (database unavailable, a permission revoked, a
+    /// deadlock): it is retried with backoff until it succeeds or the service stops.
     #[error("retry: {0}")]
     Retry(String),
+    /// It failed in a way that repeats for this message (a constraint its data violates,
+    /// a data exception from its payload): it is tried a few times more, in case the
+    /// cause passes after all, then dead-lettered with the reason, so it cannot block
+    /// its partition for good.
+    #[error("failed: {0}")]
+    Failed(String),
 }
 
 impl From<tokio_postgres::Error> for HandlingError {
+    /// Data exceptions (SQLSTATE class 22) and integrity constraint violations (23) come
+    /// from what the message carries: [`HandlingError::Failed`]. Everything else
+    /// (connection loss, privileges, serialization failures, shutdowns, a missing
+    /// relation an operator will create) may pass: [`HandlingError::Retry`].
     fn from(e: tokio_postgres::Error) -> Self {
-        Self::Retry(crate::error::describe_postgres(&e))
+        let reason = crate::error::describe_postgres(&e);
+        let class = e.code().map(|code| &code.code()[..2]);
+        if matches!(class, Some("22" | "23")) {
+            Self::Failed(reason)
+        } else {
+            Self::Retry(reason)
+        }
     }
 }
 
 impl From<crate::Error> for HandlingError {
     fn from(e: crate::Error) -> Self {
-        Self::Retry(e.to_string())
+        match e {
+            crate::Error::Database(e) => e.into(),
+            other => Self::Retry(other.to_string()),
+        }
     }
 }
 
