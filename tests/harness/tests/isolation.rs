@@ -8,8 +8,28 @@ use serde_json::Value;
 
 use crate::support::survivors;
 
+/// A `cargo dev up` process; dropping it (also when an assertion fails) stops it, so a
+/// failed test leaves no stack running.
+struct DevUp(Child);
+
+impl DevUp {
+    /// SIGTERM, then its exit status.
+    fn stop(&mut self) -> std::process::ExitStatus {
+        kill(Pid::from_raw(self.0.id() as i32), Signal::SIGTERM).unwrap();
+        self.0.wait().unwrap()
+    }
+}
+
+impl Drop for DevUp {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.stop();
+        }
+    }
+}
+
 /// Starts `cargo dev up --json` as its own process and reads the addresses it prints.
-fn dev_up() -> (Child, Value) {
+fn dev_up() -> (DevUp, Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dev"))
         .args(["up", "--json", "--no-install", "--no-build"])
         .stdout(Stdio::piped())
@@ -20,6 +40,7 @@ fn dev_up() -> (Child, Value) {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
+    let child = DevUp(child);
     let addresses: Value = serde_json::from_str(&line)
         .unwrap_or_else(|e| panic!("`dev up --json` printed {line:?}: {e}"));
     (child, addresses)
@@ -113,8 +134,7 @@ async fn two_stacks_in_parallel_processes_do_not_collide() {
 
     // SIGTERM stops each stack cleanly, with every server process gone.
     for (child, addr) in [(&mut a, &a_addr), (&mut b, &b_addr)] {
-        kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
-        let status = child.wait().unwrap();
+        let status = child.stop();
         assert!(status.success(), "dev up exited with {status}");
         let left = survivors(&pids(addr), Duration::from_secs(5));
         assert!(left.is_empty(), "still running: {left:?}");
