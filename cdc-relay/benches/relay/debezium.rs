@@ -17,6 +17,12 @@
 //! consumer of the topic (from just before `COMMIT` to the record's arrival, matched by
 //! its `id` header), the same way for both.
 //!
+//! Debezium runs with its defaults, as users start it. One of them shapes its latency:
+//! its queue hands Connect a batch once it holds `max.batch.size` (2048) records or
+//! `poll.interval.ms` (500) has passed since Connect asked (`ChangeEventQueue.poll` in
+//! 3.6), so at 1,000 rows/s a record waits up to half a second before it is sent.
+//! `FTGO_BENCH_DEBEZIUM_CONNECTOR=poll.interval.ms=10` measures it tuned for latency.
+//!
 //! Knobs (environment), the documented figures use the defaults:
 //! - `FTGO_BENCH_DEBEZIUM=off` skips this phase (no Java needed);
 //! - `FTGO_BENCH_DEBEZIUM_TRANSACTIONS` (the main backlog's, 50,000 of 2 rows),
