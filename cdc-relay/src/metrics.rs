@@ -31,6 +31,8 @@ pub struct RelayMetrics {
     pub confirmed_lsn: IntGauge,
     /// From the source transaction's commit to the broker's acknowledgement.
     pub commit_to_ack: Histogram,
+    /// Deliveries that failed and will be retried, by cause (`crate::sink::RETRY_CAUSES`).
+    pub delivery_failures: IntCounterVec,
 }
 
 impl RelayMetrics {
@@ -101,8 +103,19 @@ impl RelayMetrics {
                 ]),
             )
             .map_err(platform::Error::from)?,
+            delivery_failures: IntCounterVec::new(
+                Opts::new(
+                    "ftgo_relay_delivery_failures_total",
+                    "Deliveries that failed and are retried from the last confirmed position, by cause.",
+                ),
+                &["cause"],
+            )
+            .map_err(platform::Error::from)?,
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 11] = [
+        for cause in crate::sink::RETRY_CAUSES {
+            metrics.delivery_failures.with_label_values(&[cause]);
+        }
+        let collectors: [Box<dyn prometheus::core::Collector>; 12] = [
             Box::new(metrics.published.clone()),
             Box::new(metrics.dead_lettered.clone()),
             Box::new(metrics.errors.clone()),
@@ -114,6 +127,7 @@ impl RelayMetrics {
             Box::new(metrics.lag_seconds.clone()),
             Box::new(metrics.confirmed_lsn.clone()),
             Box::new(metrics.commit_to_ack.clone()),
+            Box::new(metrics.delivery_failures.clone()),
         ];
         for collector in collectors {
             registry

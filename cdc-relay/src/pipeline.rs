@@ -136,7 +136,13 @@ fn acknowledge(
     match result {
         Ok(Delivered::Published) => metrics.published.inc(),
         Ok(Delivered::DeadLettered) => metrics.dead_lettered.inc(),
-        Err(Retry(reason)) => return Err(Error::Kafka(reason)),
+        Err(retry) => {
+            metrics
+                .delivery_failures
+                .with_label_values(&[retry.cause])
+                .inc();
+            return Err(Error::Kafka(retry.reason));
+        }
     }
     let waited = now_unix_micros().saturating_sub(commit_micros).max(0);
     metrics.commit_to_ack.observe(waited as f64 / 1e6);

@@ -136,17 +136,27 @@ impl KafkaSink {
                     None,
                 )
                 .await
-                .map_err(|e| Retry(format!("dead-letter topic refused a record: {e}")))?;
+                .map_err(|e| {
+                    Retry::new(
+                        retry_cause(&e),
+                        format!("dead-letter topic refused a record: {e}"),
+                    )
+                })?;
             match delivery.await {
                 Ok(Ok(_)) => Ok(Delivered::DeadLettered),
-                Ok(Err((e, _))) => Err(Retry(format!("dead-letter delivery failed: {e}"))),
-                Err(_) => Err(Retry("producer closed".into())),
+                Ok(Err((e, _))) => Err(Retry::new(
+                    retry_cause(&e),
+                    format!("dead-letter delivery failed: {e}"),
+                )),
+                Err(_) => Err(Retry::new("other", "producer closed")),
             }
         })
     }
 }
 
-/// Errors no retry can fix: the broker (or client) refuses this record for good.
+/// Errors nothing can fix for this record: it is larger than the broker (or client)
+/// takes, or its topic name is not a legal Kafka topic name. Everything else an operator
+/// can fix (create the topic, grant the ACL, fix the broker), so it is retried.
 fn is_permanent(error: &KafkaError) -> bool {
     use RDKafkaErrorCode as C;
     let code = match error {
@@ -155,16 +165,27 @@ fn is_permanent(error: &KafkaError) -> bool {
     };
     matches!(
         code,
-        C::MessageSizeTooLarge
-            | C::InvalidMessageSize
-            | C::InvalidMessage
-            | C::InvalidRecord
-            | C::InvalidTopic
-            | C::UnknownTopic
-            | C::UnknownTopicOrPartition
-            | C::PolicyViolation
-            | C::TopicAuthorizationFailed
+        C::MessageSizeTooLarge | C::InvalidMessageSize | C::InvalidTopic
     )
+}
+
+/// The [`Retry::cause`] of a failed send or delivery.
+fn retry_cause(error: &KafkaError) -> &'static str {
+    use RDKafkaErrorCode as C;
+    let Some(code) = error.rdkafka_error_code() else {
+        return "other";
+    };
+    match code {
+        C::UnknownTopic | C::UnknownTopicOrPartition | C::UnknownPartition => "unknown_topic",
+        C::TopicAuthorizationFailed
+        | C::ClusterAuthorizationFailed
+        | C::Authentication
+        | C::SaslAuthenticationFailed => "authorization",
+        C::MessageTimedOut | C::RequestTimedOut | C::OperationTimedOut => "timeout",
+        C::PolicyViolation | C::InvalidRecord | C::InvalidMessage => "refused",
+        C::AllBrokersDown | C::BrokerTransportFailure | C::NetworkException => "unreachable",
+        _ => "other",
+    }
 }
 
 /// Rebuilds a dead letter from a record the broker refused.
@@ -217,11 +238,15 @@ impl Sink for KafkaSink {
                 return self.dead_letter_delivery(letter, headers);
             }
             Err(error) => {
-                let reason = format!("cannot enqueue: {error}");
-                return Box::pin(async move { Err(Retry(reason)) });
+                let retry = Retry::new(
+                    retry_cause(&error),
+                    format!("cannot enqueue for {}: {error}", record.topic),
+                );
+                return Box::pin(async move { Err(retry) });
             }
         };
         let sink = self.clone();
+        let topic = record.topic;
         Box::pin(async move {
             match delivery.await {
                 Ok(Ok(_)) => Ok(Delivered::Published),
@@ -229,8 +254,11 @@ impl Sink for KafkaSink {
                     let (letter, headers) = refused(&message, &error);
                     sink.dead_letter_delivery(letter, headers).await
                 }
-                Ok(Err((error, _))) => Err(Retry(format!("delivery failed: {error}"))),
-                Err(_) => Err(Retry("producer closed".into())),
+                Ok(Err((error, _))) => Err(Retry::new(
+                    retry_cause(&error),
+                    format!("delivery to {topic} failed: {error}"),
+                )),
+                Err(_) => Err(Retry::new("other", "producer closed")),
             }
         })
     }

@@ -48,11 +48,39 @@ pub enum Delivered {
     DeadLettered,
 }
 
-/// The broker did not acknowledge within this session (unreachable, timed out). The
-/// session ends and the next one re-reads from the last confirmed position.
+/// The broker did not acknowledge within this session: unreachable, timed out, or it
+/// refused the record for a reason an operator can fix (a topic not created yet, an ACL
+/// still missing). The session ends and the next one re-reads from the last confirmed
+/// position, so the record keeps its place before the later records of its key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Retry(pub String);
+#[error("{reason}")]
+pub struct Retry {
+    /// What kind of failure, for `ftgo_relay_delivery_failures_total{cause}`: one of
+    /// [`RETRY_CAUSES`].
+    pub cause: &'static str,
+    /// What happened, naming the topic where known (for the log).
+    pub reason: String,
+}
+
+/// Every value of [`Retry::cause`] (bounded metric labels).
+pub const RETRY_CAUSES: [&str; 6] = [
+    "unknown_topic",
+    "authorization",
+    "timeout",
+    "refused",
+    "unreachable",
+    "other",
+];
+
+impl Retry {
+    /// A retry of kind `cause` (one of [`RETRY_CAUSES`]).
+    pub fn new(cause: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            cause,
+            reason: reason.into(),
+        }
+    }
+}
 
 /// Completes when the broker acknowledged the record (or its dead letter).
 pub type Delivery = Pin<Box<dyn Future<Output = Result<Delivered, Retry>> + Send>>;
