@@ -165,7 +165,11 @@ impl Relay {
                         Error::Kafka(_) => "kafka",
                         Error::Kubernetes(_) => "kubernetes",
                         Error::Protocol(_) => "protocol",
+                        Error::SlotLost(_) => "slot",
                     };
+                    self.metrics
+                        .slot_lost
+                        .set(i64::from(matches!(error, Error::SlotLost(_))));
                     self.metrics.errors.with_label_values(&[stage]).inc();
                     if streamed {
                         backoff = MIN_BACKOFF;
@@ -248,6 +252,7 @@ async fn session(
         .map_err(|e| (e, false))?;
     metrics.sessions.inc();
     metrics.streaming.set(1);
+    metrics.slot_lost.set(0);
     readiness.set_ready();
     tracing::info!(resume_from = %confirmed, slot = %settings.slot(), "streaming");
     let context = SessionContext {

@@ -214,6 +214,11 @@ pub struct RelayOptions {
     pub max_in_flight: usize,
     /// Longest wait between reconnection attempts, in ms.
     pub max_backoff_ms: u64,
+    /// Create the replication slot again although it existed before and vanished
+    /// (failover, `max_slot_wal_keep_size`, dropped by hand): an operator's decision
+    /// that what the lost WAL held is given up. The skipped LSN range is logged. Set it
+    /// for one start, then remove it.
+    pub accept_slot_loss: bool,
 }
 
 impl Default for RelayOptions {
@@ -228,6 +233,7 @@ impl Default for RelayOptions {
             linger_ms: 5,
             max_in_flight: 20_000,
             max_backoff_ms: 10_000,
+            accept_slot_loss: false,
         }
     }
 }

@@ -22,6 +22,12 @@ pub enum Error {
     #[error("source not ready: {0}")]
     SourceNotReady(String),
 
+    /// The replication slot is gone although it existed (or messages were written): WAL
+    /// may have been lost. The relay refuses to recreate it past those messages until an
+    /// operator accepts the gap (`relay.accept_slot_loss`).
+    #[error("replication slot lost: {0}")]
+    SlotLost(String),
+
     /// The pgoutput stream held something we cannot parse: a protocol bug or a
     /// version mismatch, not bad data (bad rows are dead-lettered).
     #[error("pgoutput protocol: {0}")]

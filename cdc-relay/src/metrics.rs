@@ -33,6 +33,8 @@ pub struct RelayMetrics {
     pub commit_to_ack: Histogram,
     /// Deliveries that failed and will be retried, by cause (`crate::sink::RETRY_CAUSES`).
     pub delivery_failures: IntCounterVec,
+    /// 1 while the relay refuses to recreate a replication slot that vanished.
+    pub slot_lost: IntGauge,
 }
 
 impl RelayMetrics {
@@ -111,11 +113,16 @@ impl RelayMetrics {
                 &["cause"],
             )
             .map_err(platform::Error::from)?,
+            slot_lost: IntGauge::new(
+                "ftgo_relay_slot_lost",
+                "1 while the relay refuses to recreate its vanished replication slot (WAL may be lost; an operator decides).",
+            )
+            .map_err(platform::Error::from)?,
         };
         for cause in crate::sink::RETRY_CAUSES {
             metrics.delivery_failures.with_label_values(&[cause]);
         }
-        let collectors: [Box<dyn prometheus::core::Collector>; 12] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 13] = [
             Box::new(metrics.published.clone()),
             Box::new(metrics.dead_lettered.clone()),
             Box::new(metrics.errors.clone()),
@@ -128,6 +135,7 @@ impl RelayMetrics {
             Box::new(metrics.confirmed_lsn.clone()),
             Box::new(metrics.commit_to_ack.clone()),
             Box::new(metrics.delivery_failures.clone()),
+            Box::new(metrics.slot_lost.clone()),
         ];
         for collector in collectors {
             registry

@@ -9,4 +9,5 @@ mod leader_election;
 mod lease_api;
 mod polling;
 mod secrets;
+mod slot_loss;
 mod support;

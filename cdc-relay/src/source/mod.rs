@@ -12,6 +12,8 @@ use tokio_postgres::NoTls;
 use crate::config::RelaySettings;
 use crate::{Error, Result};
 
+mod slot;
+
 /// Makes sure the outbox table has its publication and slot, and returns the slot's
 /// confirmed position: where this session resumes.
 ///
@@ -74,16 +76,10 @@ async fn prepare_with(client: &tokio_postgres::Client, settings: &RelaySettings)
         .await?;
     let (confirmed, active_pid): (Option<String>, Option<i32>) = match slot {
         Some(row) => (row.get(0), row.get(1)),
-        None => {
-            let row = client
-                .query_one(
-                    "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')",
-                    &[&slot_name],
-                )
-                .await?;
-            tracing::info!(slot = %slot_name, "created replication slot");
-            (row.get(0), None)
-        }
+        None => (
+            Some(slot::create_missing(client, settings, &slot_name).await?),
+            None,
+        ),
     };
     if let Some(pid) = active_pid {
         return Err(Error::SourceNotReady(format!(
@@ -92,6 +88,7 @@ async fn prepare_with(client: &tokio_postgres::Client, settings: &RelaySettings)
     }
     let confirmed = confirmed
         .ok_or_else(|| Error::SourceNotReady("slot has no confirmed position yet".into()))?;
+    slot::record(client, &slot_name, &confirmed).await;
     Lsn::parse(&confirmed).map_err(|e| Error::Protocol(format!("slot position {confirmed}: {e}")))
 }
 

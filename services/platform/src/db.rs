@@ -34,6 +34,25 @@ pub async fn connection(pool: &Pool) -> Result<deadpool_postgres::Object> {
 
 /// Runs an embedded refinery migration set (each crate embeds its own with
 /// `refinery::embed_migrations!`), mapping its error to ours.
+/// refinery's message ("error applying migration V4__…, db error") with the database's
+/// own message, code and hint from its source chain: what an operator needs to act.
+fn describe_migration_error(error: &refinery::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        match cause.downcast_ref::<tokio_postgres::Error>() {
+            Some(postgres) => {
+                text.push_str(&crate::error::describe_postgres(postgres));
+                break;
+            }
+            None => text.push_str(&cause.to_string()),
+        }
+        source = cause.source();
+    }
+    text
+}
+
 pub async fn run_migrations(
     client: &mut tokio_postgres::Client,
     runner: refinery::Runner,
@@ -42,5 +61,5 @@ pub async fn run_migrations(
         .run_async(client)
         .await
         .map(|_| ())
-        .map_err(|e| Error::Migration(e.to_string()))
+        .map_err(|e| Error::Migration(describe_migration_error(&e)))
 }

@@ -55,8 +55,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// and SQLSTATE, or the I/O cause. Neither carries the connection password.
 pub fn describe_postgres(error: &tokio_postgres::Error) -> String {
     if let Some(db) = error.as_db_error() {
+        let hint = db.hint().map(|h| format!(" hint: {h}")).unwrap_or_default();
         return format!(
-            "{}: {} (SQLSTATE {})",
+            "{}: {} (SQLSTATE {}){hint}",
             db.severity(),
             db.message(),
             db.code().code()

@@ -49,8 +49,13 @@ mod embedded {
     refinery::embed_migrations!("migrations/outbox");
 }
 
-/// The migration that starts log tailing (publication and slot): polling mode skips it.
-const CAPTURE_VERSION: i64 = 2;
+/// The migrations of log tailing (publication and slot; the slot checked and recorded in
+/// `ftgo_relay_slots`): polling mode skips them.
+const CAPTURE_VERSIONS: [i64; 2] = [2, 4];
+
+/// The table recording each replication slot's creation (migration V4; the relay creates
+/// it for a table it captures without these migrations).
+pub const SLOTS_TABLE: &str = "ftgo_relay_slots";
 
 /// Creates or upgrades the outbox table. In log tailing mode it also starts capturing it:
 /// the publication, and the replication slot when the role has the `REPLICATION`
@@ -65,7 +70,7 @@ pub async fn migrate(client: &mut tokio_postgres::Client, mode: OutboxMode) -> R
         let migrations: Vec<_> = runner
             .get_migrations()
             .iter()
-            .filter(|m| i64::from(m.version()) != CAPTURE_VERSION)
+            .filter(|m| !CAPTURE_VERSIONS.contains(&i64::from(m.version())))
             .cloned()
             .collect();
         runner = refinery::Runner::new(&migrations).set_abort_missing(false);
