@@ -92,6 +92,11 @@ struct Drain {
     rate_after_first: Rate,
     /// Already visible when ready was seen (excluded from `rate`).
     visible_at_ready: i64,
+    /// Records in the topic before the process started.
+    base: i64,
+    /// Records beyond the backlog once the process stopped (or, for the worker kept for
+    /// the steady load, once drained): duplicates, which at-least-once delivery allows.
+    surplus: i64,
     /// Most RSS from spawn until all were visible, sampled every 20 ms.
     max_rss_kib: u64,
     /// CPU from ready until all were visible.
@@ -215,17 +220,20 @@ pub(super) async fn compare(stack: &mut Stack) -> anyhow::Result<Comparison> {
             "Debezium round {round}/{rounds}: Debezium on slot {}",
             debezium_slot(round)
         ));
-        let (drain, mut worker) =
+        let (mut drain, mut worker) =
             debezium_drain(stack, &comparison, round, &db, &bootstrap).await?;
         progress(&format!(
             "Debezium round {round}: Debezium {} (ready {:.1} s after spawn)",
             drain.rate, drain.ready_seconds
         ));
+        if round < rounds {
+            stop_worker(&mut worker)?;
+        }
+        let visible = Visible::new(&bootstrap, stack.topic(DEBEZIUM_TOPIC))?;
+        drain.surplus = visible.count()? - drain.base - comparison.rows as i64;
         comparison.debezium.push(drain);
         if round == rounds {
             kept = Some(worker);
-        } else {
-            stop_worker(&mut worker)?;
         }
     }
 
@@ -548,6 +556,8 @@ async fn until_visible(
             done - first_at,
         ),
         visible_at_ready,
+        base,
+        surplus: 0,
         max_rss_kib: max_rss_kib.max(start_rss),
         cpu,
         process_cpu_seconds,
@@ -594,12 +604,14 @@ async fn relay_drain(
     let watch = StartWatch::start(Visible::new(&bootstrap, topic)?, base, pid);
     relay.wait_ready(READY_WITHIN).await?;
     let drain = until_visible(pids, &visible, base, rows, ("relay", pid), spawned, watch).await?;
+    let mut drain = drain;
     if !keep {
         let status = relay.terminate();
         anyhow::ensure!(
             status.is_some_and(|s| s.success()),
             "the relay exited with {status:?}"
         );
+        drain.surplus = visible.count()? - base - rows as i64;
     }
     Ok((drain, pid))
 }
@@ -949,6 +961,12 @@ impl Comparison {
             &mut out,
             "rows/s from spawn",
             |d| d.rate_from_spawn.rows_per_second(),
+            0,
+        );
+        both(
+            &mut out,
+            "records beyond the backlog",
+            |d| d.surplus as f64,
             0,
         );
         both(&mut out, "spawn -> ready, s", |d| d.ready_seconds, 2);
