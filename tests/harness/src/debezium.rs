@@ -271,14 +271,15 @@ impl Default for WorkerOptions {
     }
 }
 
-/// A Kafka Connect standalone worker running one [`OutboxConnector`]; stopped (SIGTERM:
-/// Connect's graceful shutdown, which commits offsets) when dropped.
+/// A Kafka Connect standalone worker running one [`OutboxConnector`] or several; stopped
+/// (SIGTERM: Connect's graceful shutdown, which commits offsets) when dropped.
 #[derive(Debug)]
 pub struct DebeziumConnect {
     process: ManagedProcess,
     dir: PathBuf,
     log: PathBuf,
-    connector: String,
+    /// The connectors' names, in start order.
+    connectors: Vec<String>,
     rest: SocketAddr,
     command: Command,
 }
@@ -296,6 +297,32 @@ impl DebeziumConnect {
         connector: &OutboxConnector,
         options: &WorkerOptions,
     ) -> Result<Self> {
+        Self::start_many(
+            dir,
+            logs,
+            bootstrap,
+            db,
+            std::slice::from_ref(connector),
+            options,
+        )
+    }
+
+    /// [`Self::start`] with several connectors on the one worker (`ConnectStandalone`
+    /// takes one properties file per connector), each with its own slot and task: one
+    /// JVM start, which costs seconds on two cores, for many router set-ups (the
+    /// differential test's). The log is named after the first connector.
+    ///
+    /// # Panics
+    /// If `connectors` is empty.
+    pub fn start_many(
+        dir: &Path,
+        logs: &Path,
+        bootstrap: &str,
+        db: &ServiceDatabase,
+        connectors: &[OutboxConnector],
+        options: &WorkerOptions,
+    ) -> Result<Self> {
+        let first = connectors.first().expect("at least one connector");
         let (libs, plugins) = (worker_libs(), connector_plugin());
         if !libs.is_dir() || !plugins.is_dir() {
             return Err(Error::Prerequisite {
@@ -312,10 +339,16 @@ impl DebeziumConnect {
         write_properties(&secret, &[("password".to_owned(), db.password.clone())])?;
         std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600))
             .context(|| format!("chmod {}", secret.display()))?;
-        write_properties(
-            &dir.join("connector.properties"),
-            &connector.properties(db, &secret),
-        )?;
+        let mut connector_files = Vec::with_capacity(connectors.len());
+        for connector in connectors {
+            let file = if connectors.len() == 1 {
+                dir.join("connector.properties")
+            } else {
+                dir.join(format!("connector-{}.properties", connector.name))
+            };
+            write_properties(&file, &connector.properties(db, &secret))?;
+            connector_files.push(file);
+        }
         let log4j = dir.join("log4j2.properties");
         std::fs::write(&log4j, LOG4J2).context(|| format!("write {}", log4j.display()))?;
 
@@ -328,9 +361,9 @@ impl DebeziumConnect {
             .arg(java::classpath(&libs))
             .arg("org.apache.kafka.connect.cli.ConnectStandalone")
             .arg(dir.join("worker.properties"))
-            .arg(dir.join("connector.properties"))
+            .args(&connector_files)
             .current_dir(dir);
-        let log = logs.join(format!("debezium-{}.log", connector.name));
+        let log = logs.join(format!("debezium-{}.log", first.name));
         let rest = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
         let worker = WorkerFiles {
             dir,
@@ -339,18 +372,18 @@ impl DebeziumConnect {
         };
         worker.write(rest)?;
         Ok(Self {
-            process: spawn(&connector.name, &command, &log)?,
+            process: spawn(&first.name, &command, &log)?,
             dir: dir.to_owned(),
             log,
-            connector: connector.name.clone(),
+            connectors: connectors.iter().map(|c| c.name.clone()).collect(),
             rest,
             command,
         })
     }
 
-    /// Polls `GET /connectors/<name>/status` until the connector and its task are
-    /// `RUNNING` (the task then streams from the slot). Fails at once with Connect's
-    /// stack trace if either is `FAILED`, or if the worker exits; a worker that lost the
+    /// Polls `GET /connectors/<name>/status` until every connector and its task are
+    /// `RUNNING` (the tasks then stream from their slots). Fails at once with Connect's
+    /// stack trace if one is `FAILED`, or if the worker exits; a worker that lost the
     /// race for its REST port is started again on another one.
     pub async fn wait_running(&mut self, within: Duration) -> Result<()> {
         let mut attempt = 1;
@@ -366,27 +399,36 @@ impl DebeziumConnect {
     }
 
     async fn poll_running(&mut self, within: Duration) -> Result<()> {
-        let path = format!("/connectors/{}/status", self.connector);
+        let paths: Vec<String> = self
+            .connectors
+            .iter()
+            .map(|name| format!("/connectors/{name}/status"))
+            .collect();
         let failure = std::cell::RefCell::new(None);
-        let (rest, path, failed) = (self.rest, path.as_str(), &failure);
+        let (rest, paths, failed) = (self.rest, paths.as_slice(), &failure);
         self.process
             .wait_until(
-                "connector and task RUNNING (Connect's REST API)",
+                "connectors and tasks RUNNING (Connect's REST API)",
                 within,
                 Duration::from_millis(50),
                 || async move {
-                    let Some((200, body)) = http::get(rest, path).await else {
-                        return false;
-                    };
-                    let Some(status) = ConnectorStatus::parse(&body) else {
-                        return false;
-                    };
-                    if let Some(trace) = status.failed() {
-                        // Stop polling: it will not recover by itself.
-                        *failed.borrow_mut() = Some(trace.to_owned());
-                        return true;
+                    for path in paths {
+                        let Some((200, body)) = http::get(rest, path).await else {
+                            return false;
+                        };
+                        let Some(status) = ConnectorStatus::parse(&body) else {
+                            return false;
+                        };
+                        if let Some(trace) = status.failed() {
+                            // Stop polling: it will not recover by itself.
+                            *failed.borrow_mut() = Some(format!("{path}: {trace}"));
+                            return true;
+                        }
+                        if !status.running() {
+                            return false;
+                        }
                     }
-                    status.running()
+                    true
                 },
             )
             .await?;
@@ -419,16 +461,29 @@ impl DebeziumConnect {
             .collect();
         std::fs::write(self.dir.join("worker.properties"), rewritten)
             .context(|| "write worker.properties".into())?;
-        self.process = spawn(&self.connector, &self.command, &self.log)?;
+        self.process = spawn(&self.connectors[0], &self.command, &self.log)?;
         Ok(())
     }
 
-    /// The connector's status as Connect's REST API reports it (JSON), if it answers.
+    /// The (first) connector's status as Connect's REST API reports it (JSON), if it
+    /// answers.
     pub async fn status(&self) -> Option<String> {
-        match http::get(self.rest, &format!("/connectors/{}/status", self.connector)).await {
+        self.status_of(&self.connectors[0]).await
+    }
+
+    /// Connector `name`'s status as Connect's REST API reports it (JSON), if it answers.
+    pub async fn status_of(&self, name: &str) -> Option<String> {
+        match http::get(self.rest, &format!("/connectors/{name}/status")).await {
             Some((200, body)) => Some(body),
             _ => None,
         }
+    }
+
+    /// The stack trace of connector `name` or of its task if either `FAILED`: a failed
+    /// task never recovers by itself, so a caller waiting for its records can stop.
+    pub async fn failure_of(&self, name: &str) -> Option<String> {
+        let body = self.status_of(name).await?;
+        ConnectorStatus::parse(&body)?.failed().map(str::to_owned)
     }
 
     /// The worker's process id (the JVM itself: it is started without a shell).

@@ -49,7 +49,7 @@ enum Cmd {
         args: Vec<String>,
     },
     /// Only install what is missing (PostgreSQL 15, Java and Maven, Apache Kafka's jars,
-    /// Prometheus, Chromium).
+    /// Debezium's, Prometheus, Chromium).
     Install,
     /// Start the stack with Prometheus, place a little load, and screenshot the overview
     /// console with headless Chromium.
@@ -103,7 +103,9 @@ fn build_binaries() -> anyhow::Result<()> {
 
 fn install() -> anyhow::Result<()> {
     prereqs::ensure_installed(&|line| eprintln!("[install] {line}"))
-        .context("installing prerequisites")
+        .context("installing prerequisites")?;
+    ftgo_harness::debezium::ensure_installed(&|line| eprintln!("[install] Debezium: {line}"))
+        .context("installing Debezium (the differential test's oracle)")
 }
 
 fn up(json: bool) -> anyhow::Result<()> {
