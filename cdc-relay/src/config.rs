@@ -75,12 +75,40 @@ pub struct DebeziumSettings {
     /// `table.fields.additional.placement`: `column:header[:alias]`, comma-separated
     /// (`envelope` and `partition` placements are refused at start).
     pub table_fields_additional_placement: String,
-    /// `table.fields.additional.error.on.missing`: a placed column missing from the
-    /// table dead-letters the row (Debezium: fails) instead of being skipped.
-    pub table_fields_additional_error_on_missing: bool,
+    /// `table.field.additional.missing` (Debezium 3.6's name): what a placed column
+    /// missing from the table does: `error` (default; the row is dead-lettered where
+    /// Debezium fails the connector) or `ignore` (no header).
+    pub table_field_additional_missing: Option<AdditionalFieldMissing>,
+    /// `table.fields.additional.error.on.missing`: the same choice under the name
+    /// Debezium 2.5 to 3.5 read (`false` = `ignore`), so that their configurations keep
+    /// working. Debezium 3.6 no longer reads it; set together with
+    /// `table_field_additional_missing`, the two must agree.
+    pub table_fields_additional_error_on_missing: Option<bool>,
     /// `tracing.span.context.field`: optional column holding a `java.util.Properties`
     /// text of the writer's trace context, published as headers.
     pub tracing_span_context_field: String,
+    /// `route.tombstone.on.empty.payload`: a blank text payload (empty, or only
+    /// characters up to U+0020, as Java's `String.trim` removes) is published as a
+    /// tombstone (a null value) instead of as its text, for compacted topics and sinks
+    /// that delete on a tombstone. A NULL payload is a null value whatever this says:
+    /// that is what the router hands `StringConverter` either way.
+    pub route_tombstone_on_empty_payload: bool,
+    /// `table.expand.json.payload`: refused at start when `true`. Debezium then turns
+    /// the payload into a Connect `Struct` with an inferred schema, whose bytes are the
+    /// converter's (`JsonConverter`, Avro) rendering of it; the relay publishes the
+    /// payload column's own text and emulates no converter but `StringConverter`.
+    pub table_expand_json_payload: bool,
+}
+
+/// `table.field.additional.missing`: Debezium's choice for a placed column the table
+/// does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdditionalFieldMissing {
+    /// Debezium fails the connector; the relay dead-letters the row with the reason.
+    Error,
+    /// The header is left out.
+    Ignore,
 }
 
 impl Default for DebeziumSettings {
@@ -93,8 +121,11 @@ impl Default for DebeziumSettings {
             route_topic_regex: "(?<routedByValue>.*)".into(),
             route_topic_replacement: "outbox.event.${routedByValue}".into(),
             table_fields_additional_placement: String::new(),
-            table_fields_additional_error_on_missing: true,
+            table_field_additional_missing: None,
+            table_fields_additional_error_on_missing: None,
             tracing_span_context_field: "tracingspancontext".into(),
+            route_tombstone_on_empty_payload: false,
+            table_expand_json_payload: false,
         }
     }
 }

@@ -6,33 +6,38 @@
 //! defaults, `key.converter` and `value.converter` =
 //! `org.apache.kafka.connect.storage.StringConverter` (a `bytea` payload:
 //! `binary.handling.mode=bytes` with `ByteArrayConverter`), and Kafka Connect's default
-//! header converter (`SimpleHeaderConverter`, which writes a string as its text):
+//! header converter (`SimpleHeaderConverter`, which writes a string as its text and a
+//! null as a null). `cdc-relay/tests/debezium_differential.rs` runs that set-up next to
+//! the relay and compares their records byte for byte.
 //!
 //! - topic: `route.topic.regex` must match the whole `route.by.field` value; the topic
 //!   is then `route.topic.replacement` with its groups filled in, else the value itself
 //!   (Kafka's `RegexRouter`);
-//! - key: the `table.field.event.key` column's text;
+//! - key: the `table.field.event.key` column's text (NULL: a null key);
 //! - value: the `table.field.event.payload` column as is (`jsonb`/`json`/text: the text
-//!   PostgreSQL outputs; `bytea`: its bytes);
+//!   PostgreSQL outputs; `bytea`: its bytes); NULL is a null value (a tombstone), and
+//!   so is a blank text with `route.tombstone.on.empty.payload`;
 //! - headers: the trace context of `tracing.span.context.field` (if the column exists
 //!   and is set), `id` = the event id, then each `table.fields.additional.placement`
-//!   column placed in a header, under its alias.
+//!   column placed in a header, under its alias (a NULL column: a null-valued header).
 //!
 //! Deletes and updates are not published (the publication carries inserts only; the
 //! router skips deletes), so a service may delete its outbox rows right after inserting
-//! them. Where Debezium would fail the connector or publish something this relay
-//! cannot (no route value, no key, a NULL payload), the row goes to the dead-letter
-//! topic with the reason instead.
+//! them. Where Debezium would fail the connector (no route value, a missing column),
+//! the row goes to the dead-letter topic with the reason instead.
 
 use regex::Regex;
 
 use super::pgoutput::{Relation, Value};
 use super::row::Row;
-use crate::config::DebeziumSettings;
+use crate::config::{AdditionalFieldMissing, DebeziumSettings};
 use crate::sink::{DeadLetter, OutboxRecord};
 
 /// The name of the event id header the router adds.
 pub const ID_HEADER: &str = "id";
+
+/// PostgreSQL's type OID of `boolean`.
+const BOOL_OID: u32 = 16;
 
 /// The router, configured: compiled once at start, so bad options stop the relay early.
 #[derive(Debug, Clone)]
@@ -47,8 +52,11 @@ pub struct EventRouter {
     route_replacement: String,
     /// (column, header name) of the columns placed in headers.
     header_fields: Vec<(String, String)>,
-    error_on_missing: bool,
+    /// A placed column the table lacks is left out (else the row is dead-lettered).
+    ignore_missing: bool,
     tracing_field: String,
+    /// `route.tombstone.on.empty.payload`.
+    tombstone_on_empty: bool,
 }
 
 impl EventRouter {
@@ -72,6 +80,31 @@ impl EventRouter {
             .map_err(|reason| invalid("route_topic_replacement", reason))?;
         let header_fields = parse_placement(&settings.table_fields_additional_placement)
             .map_err(|reason| invalid("table_fields_additional_placement", reason))?;
+        let ignore_missing = match (
+            settings.table_field_additional_missing,
+            settings.table_fields_additional_error_on_missing,
+        ) {
+            (Some(missing), Some(error)) if (missing == AdditionalFieldMissing::Error) != error => {
+                return Err(invalid(
+                    "table_field_additional_missing",
+                    "contradicts debezium.table_fields_additional_error_on_missing (the name \
+                     Debezium used before 3.6 for the same choice): set only one"
+                        .into(),
+                ));
+            }
+            (Some(missing), _) => missing == AdditionalFieldMissing::Ignore,
+            (None, Some(error)) => !error,
+            (None, None) => false,
+        };
+        if settings.table_expand_json_payload {
+            return Err(invalid(
+                "table_expand_json_payload",
+                "not supported, must be false: Debezium expands the payload into a Connect \
+                 Struct for a schema-aware converter (JsonConverter, Avro) to render; the \
+                 relay publishes the payload column's own text, as StringConverter does"
+                    .into(),
+            ));
+        }
         for (key, column) in [
             ("table_field_event_id", &settings.table_field_event_id),
             ("table_field_event_key", &settings.table_field_event_key),
@@ -93,8 +126,9 @@ impl EventRouter {
             route_regex,
             route_replacement,
             header_fields,
-            error_on_missing: settings.table_fields_additional_error_on_missing,
+            ignore_missing,
             tracing_field: settings.tracing_span_context_field.clone(),
+            tombstone_on_empty: settings.route_tombstone_on_empty_payload,
         })
     }
 
@@ -133,13 +167,11 @@ impl EventRouter {
                 self.route_by
             )));
         }
-        let key = row.text(&self.event_key).map_err(fail)?;
-        let id = row.text(&self.event_id).map_err(fail)?;
-        let payload = if row.is_bytea(&self.payload) {
-            row.bytea(&self.payload).map_err(fail)?
-        } else {
-            row.text(&self.payload).map_err(fail)?.as_bytes().to_vec()
-        };
+        // NULLs are nulls, as the router hands them to the converters: a null key, a
+        // null-valued `id` header.
+        let key = row.optional_text(&self.event_key).map_err(fail)?;
+        let id = row.optional_text(&self.event_id).map_err(fail)?;
+        let payload = self.payload(&row).map_err(fail)?;
 
         let mut headers = Vec::with_capacity(self.header_fields.len() + 2);
         if row.has(&self.tracing_field)
@@ -148,26 +180,59 @@ impl EventRouter {
             headers.extend(
                 java_properties(context)
                     .into_iter()
-                    .map(|(name, value)| (name, value.into_bytes())),
+                    .map(|(name, value)| (name, Some(value.into_bytes()))),
             );
         }
-        headers.push((ID_HEADER.to_owned(), id.as_bytes().to_vec()));
+        headers.push((ID_HEADER.to_owned(), id.map(|id| id.as_bytes().to_vec())));
         for (column, header) in &self.header_fields {
-            if !row.has(column) && !self.error_on_missing {
+            if !row.has(column) && self.ignore_missing {
                 continue;
             }
-            // A NULL column has no header: a record header here is never null.
-            if let Some(value) = row.optional_text(column).map_err(fail)? {
-                headers.push((header.clone(), value.as_bytes().to_vec()));
-            }
+            let value = row.optional_text(column).map_err(fail)?;
+            headers.push((
+                header.clone(),
+                value.map(|text| header_bytes(row.type_oid(column), text)),
+            ));
         }
         Ok(OutboxRecord {
             topic,
-            key: key.to_owned(),
+            key: key.map(str::to_owned),
             headers,
             payload,
             timestamp_millis: commit_time_millis,
         })
+    }
+
+    /// The record's value: the payload column's text or bytes; `None` (a tombstone) for
+    /// NULL, and for blank text with `route.tombstone.on.empty.payload`.
+    fn payload(&self, row: &Row<'_>) -> Result<Option<Vec<u8>>, String> {
+        if row.is_bytea(&self.payload) {
+            // The router tests `payload.toString().trim().isEmpty()`; for bytes that is
+            // the array's identity, never blank, so only NULL is a tombstone.
+            return row.optional_bytea(&self.payload);
+        }
+        Ok(row
+            .optional_text(&self.payload)?
+            .filter(|text| !(self.tombstone_on_empty && is_java_blank(text)))
+            .map(|text| text.as_bytes().to_vec()))
+    }
+}
+
+/// Whether Java's `String.trim()` leaves nothing of `text`: it strips every character up
+/// to U+0020, and no byte of a longer UTF-8 character is in that range.
+fn is_java_blank(text: &str) -> bool {
+    text.bytes().all(|b| b <= b' ')
+}
+
+/// A placed column's header value as Connect's `SimpleHeaderConverter` writes the value
+/// Debezium's connector made of it. A boolean, which PostgreSQL prints `t`/`f`, is
+/// Connect's `true`/`false`; text, integer, `uuid` and `json` columns are PostgreSQL's
+/// text already (the differential test places `varchar`, `int4` and `boolean`).
+fn header_bytes(type_oid: Option<u32>, text: &str) -> Vec<u8> {
+    match (type_oid, text) {
+        (Some(BOOL_OID), "t") => b"true".to_vec(),
+        (Some(BOOL_OID), "f") => b"false".to_vec(),
+        _ => text.as_bytes().to_vec(),
     }
 }
 

@@ -92,4 +92,38 @@ mod tests {
         assert!(Mapper::new(&settings(&[("FTGO_LAYOUT", "debezium")])).is_ok());
         assert!(Mapper::new(&settings(&[("FTGO_MODE", "polling")])).is_ok());
     }
+
+    #[test]
+    fn debezium_options_are_read_under_their_debezium_names() {
+        let read = settings(&[
+            ("FTGO_LAYOUT", "debezium"),
+            ("FTGO_DEBEZIUM__ROUTE_TOMBSTONE_ON_EMPTY_PAYLOAD", "true"),
+            ("FTGO_DEBEZIUM__TABLE_FIELD_ADDITIONAL_MISSING", "ignore"),
+            (
+                "FTGO_DEBEZIUM__TABLE_FIELDS_ADDITIONAL_ERROR_ON_MISSING",
+                "false",
+            ),
+        ]);
+        assert!(read.debezium.route_tombstone_on_empty_payload);
+        assert_eq!(
+            read.debezium.table_field_additional_missing,
+            Some(crate::config::AdditionalFieldMissing::Ignore)
+        );
+        assert_eq!(
+            read.debezium.table_fields_additional_error_on_missing,
+            Some(false)
+        );
+        assert!(Mapper::new(&read).is_ok());
+
+        let error = Mapper::new(&settings(&[
+            ("FTGO_LAYOUT", "debezium"),
+            ("FTGO_DEBEZIUM__TABLE_EXPAND_JSON_PAYLOAD", "true"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("debezium.table_expand_json_payload"),
+            "{error}"
+        );
+    }
 }

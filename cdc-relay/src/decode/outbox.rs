@@ -36,27 +36,27 @@ pub fn to_record(
         .map_err(|e| fail(format!("column headers is not a JSON object: {e}")))?;
 
     let mut record_headers = Vec::with_capacity(extra.len() + 3);
-    record_headers.push((headers::MESSAGE_ID.to_owned(), id.as_bytes().to_vec()));
+    record_headers.push((headers::MESSAGE_ID.to_owned(), Some(id.as_bytes().to_vec())));
     record_headers.push((
         headers::MESSAGE_TYPE.to_owned(),
-        message_type.as_bytes().to_vec(),
+        Some(message_type.as_bytes().to_vec()),
     ));
     record_headers.push((
         headers::SCHEMA_VERSION.to_owned(),
-        schema_version.as_bytes().to_vec(),
+        Some(schema_version.as_bytes().to_vec()),
     ));
     for (name, value) in extra {
         let value = match value {
             serde_json::Value::String(s) => s.into_bytes(),
             other => other.to_string().into_bytes(),
         };
-        record_headers.push((name, value));
+        record_headers.push((name, Some(value)));
     }
     Ok(OutboxRecord {
         topic: topic.to_owned(),
-        key: key.to_owned(),
+        key: Some(key.to_owned()),
         headers: record_headers,
-        payload,
+        payload: Some(payload),
         timestamp_millis: commit_time_millis,
     })
 }
@@ -115,14 +115,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.topic, "order.events");
-        assert_eq!(r.key, "order-1");
-        assert_eq!(r.payload, b"{}");
+        assert_eq!(r.key.as_deref(), Some("order-1"));
+        assert_eq!(r.payload.as_deref(), Some(&b"{}"[..]));
         assert_eq!(r.timestamp_millis, 42);
         let header = |name: &str| {
             r.headers
                 .iter()
                 .find(|(n, _)| n == name)
-                .map(|(_, v)| String::from_utf8(v.clone()).unwrap())
+                .and_then(|(_, v)| v.clone())
+                .map(|v| String::from_utf8(v).unwrap())
         };
         assert_eq!(
             header("message-id").as_deref(),

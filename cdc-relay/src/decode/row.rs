@@ -42,20 +42,34 @@ impl Row<'_> {
         }
     }
 
-    /// Whether `column` is of type `bytea` (its text is `\x` and hex digits).
-    pub fn is_bytea(&self, column: &str) -> bool {
+    /// The type OID of `column`, if the table has it.
+    pub fn type_oid(&self, column: &str) -> Option<u32> {
         self.index(column)
             .ok()
             .and_then(|i| self.relation.column_types.get(i))
-            == Some(&BYTEA_OID)
+            .copied()
+    }
+
+    /// Whether `column` is of type `bytea` (its text is `\x` and hex digits).
+    pub fn is_bytea(&self, column: &str) -> bool {
+        self.type_oid(column) == Some(BYTEA_OID)
     }
 
     /// The bytes of a `bytea` column from its hex output (`\x...`).
     pub fn bytea(&self, column: &str) -> Result<Vec<u8>, String> {
-        self.text(column)?
-            .strip_prefix("\\x")
-            .and_then(|hex_digits| hex::decode(hex_digits).ok())
-            .ok_or_else(|| format!("column {column} is not bytea hex output"))
+        self.optional_bytea(column)?
+            .ok_or_else(|| format!("column {column} is NULL"))
+    }
+
+    /// The bytes of a `bytea` column, `None` for NULL.
+    pub fn optional_bytea(&self, column: &str) -> Result<Option<Vec<u8>>, String> {
+        self.optional_text(column)?
+            .map(|text| {
+                text.strip_prefix("\\x")
+                    .and_then(|hex_digits| hex::decode(hex_digits).ok())
+                    .ok_or_else(|| format!("column {column} is not bytea hex output"))
+            })
+            .transpose()
     }
 
     /// The row as a JSON object of text values, for the dead-letter topic.

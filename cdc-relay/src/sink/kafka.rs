@@ -76,14 +76,16 @@ impl KafkaSink {
         &self,
         topic: &str,
         key: Option<&str>,
-        payload: &[u8],
+        payload: Option<&[u8]>,
         headers: OwnedHeaders,
         timestamp: Option<i64>,
     ) -> std::result::Result<DeliveryFuture, KafkaError> {
         loop {
-            let mut record = FutureRecord::to(topic)
-                .payload(payload)
-                .headers(headers.clone());
+            let mut record = FutureRecord::to(topic).headers(headers.clone());
+            // No payload at all, not an empty one: only that is a null value (tombstone).
+            if let Some(payload) = payload {
+                record = record.payload(payload);
+            }
             if let Some(key) = key {
                 record = record.key(key);
             }
@@ -131,7 +133,7 @@ impl KafkaSink {
                 .enqueue(
                     &sink.dead_letter_topic,
                     letter.key.as_deref(),
-                    &payload,
+                    Some(&payload),
                     headers,
                     None,
                 )
@@ -203,12 +205,12 @@ fn refused(message: &OwnedMessage, error: &KafkaError) -> (DeadLetter, OwnedHead
     (letter, headers)
 }
 
-fn to_headers(list: &[(String, Vec<u8>)]) -> OwnedHeaders {
+fn to_headers(list: &[(String, Option<Vec<u8>>)]) -> OwnedHeaders {
     list.iter()
         .fold(OwnedHeaders::new_with_capacity(list.len()), |h, (k, v)| {
             h.insert(Header {
                 key: k,
-                value: Some(v),
+                value: v.as_deref(),
             })
         })
 }
@@ -220,8 +222,8 @@ impl Sink for KafkaSink {
         let enqueued = self
             .enqueue(
                 &record.topic,
-                Some(&record.key),
-                &record.payload,
+                record.key.as_deref(),
+                record.payload.as_deref(),
                 headers.clone(),
                 Some(record.timestamp_millis),
             )
@@ -230,8 +232,8 @@ impl Sink for KafkaSink {
             Ok(delivery) => delivery,
             Err(error) if is_permanent(&error) => {
                 let letter = DeadLetter {
-                    key: Some(record.key),
-                    payload: record.payload,
+                    key: record.key,
+                    payload: record.payload.unwrap_or_default(),
                     original_topic: Some(record.topic),
                     reason: format!("producer refused the record: {error}"),
                 };

@@ -16,12 +16,15 @@ use std::pin::Pin;
 pub struct OutboxRecord {
     /// Destination topic.
     pub topic: String,
-    /// Partition key: the aggregate id.
-    pub key: String,
-    /// Headers, in order.
-    pub headers: Vec<(String, Vec<u8>)>,
-    /// Payload bytes.
-    pub payload: Vec<u8>,
+    /// Partition key: the aggregate id. `None` only where Debezium's Outbox Event Router
+    /// would publish a null key (a NULL key column), which the relay then matches.
+    pub key: Option<String>,
+    /// Headers, in order. A `None` value is a header with a null value, as Kafka
+    /// Connect writes a NULL column placed in a header.
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+    /// Payload bytes; `None` is a tombstone (a null value), which compacted topics and
+    /// sinks read as a delete (Debezium's `route.tombstone.on.empty.payload`).
+    pub payload: Option<Vec<u8>>,
     /// Record timestamp: the source transaction's commit time (ms since the epoch).
     pub timestamp_millis: i64,
 }
