@@ -2,6 +2,7 @@
 
 mod dead_letter;
 mod debezium;
+mod debezium_differential;
 mod delivery;
 mod faults;
 mod idle_wal;
