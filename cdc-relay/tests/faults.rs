@@ -51,6 +51,9 @@ async fn killed_mid_stream(mode: OutboxMode) {
 
     wait_published(&mut stack, 2_000.0, Duration::from_secs(120)).await;
     stack.relay(SERVICE).kill9();
+    // Measured once the relay is dead, so nothing was confirmed in between.
+    let pending = unconfirmed(&stack, mode).await;
+    assert!(pending > 0, "the kill hit with nothing unconfirmed");
     writer.await.unwrap();
     let relay = stack.relay(SERVICE);
     relay.restart().await.unwrap();
@@ -58,7 +61,7 @@ async fn killed_mid_stream(mode: OutboxMode) {
 
     let records = read_all(&stack, &all, Duration::from_secs(180));
     let delivery = verify(&all, &records);
-    eprintln!("{mode:?}, kill -9 mid-stream: {delivery}");
+    eprintln!("{mode:?}, kill -9 mid-stream ({pending} unconfirmed at the kill): {delivery}");
     assert_eq!(delivery.lost, 0, "{delivery}");
 }
 
@@ -85,15 +88,16 @@ async fn broker_killed_mid_stream_and_restarted_loses_nothing() {
         .metric("ftgo_relay_messages_published_total")
         .await
         .unwrap_or(0.0);
+    let pending = unconfirmed(&stack, OutboxMode::LogTailing).await;
+    assert!(pending > 0, "the kill hit with nothing unconfirmed");
     stack.broker.restart().await.unwrap();
     writer.await.unwrap();
 
     let records = read_all(&stack, &all, Duration::from_secs(180));
     let delivery = verify(&all, &records);
-    eprintln!("broker kill -9 with {published_at_kill} of {STREAM} published: {delivery}");
-    assert!(
-        published_at_kill < STREAM as f64,
-        "the kill hit while messages were still to be published"
+    eprintln!(
+        "broker kill -9 with {published_at_kill} of {STREAM} published, {pending} WAL bytes \
+         unconfirmed: {delivery}"
     );
     assert_eq!(delivery.lost, 0, "{delivery}");
     assert!(
@@ -110,12 +114,15 @@ async fn broker_paused_mid_stream(mode: OutboxMode) {
     wait_published(&mut stack, 1_000.0, Duration::from_secs(120)).await;
     stack.broker.pause().unwrap();
     tokio::time::sleep(Duration::from_secs(10)).await; // the outage itself
+    // Work waited on the broker: unconfirmed while it was away.
+    let pending = unconfirmed(&stack, mode).await;
+    assert!(pending > 0, "the pause hit with nothing unconfirmed");
     stack.broker.resume().unwrap();
     writer.await.unwrap();
 
     let records = read_all(&stack, &all, Duration::from_secs(180));
     let delivery = verify(&all, &records);
-    eprintln!("{mode:?}, broker paused 10 s: {delivery}");
+    eprintln!("{mode:?}, broker paused 10 s ({pending} unconfirmed during it): {delivery}");
     assert_eq!(delivery.lost, 0, "{delivery}");
     assert!(
         stack.relay(SERVICE).is_running(),
@@ -131,6 +138,8 @@ async fn postgres_restarted_mid_stream_relay_reconnects_and_loses_nothing() {
     writer.await.unwrap();
     start_relay(&mut stack, &[]).await;
     wait_published(&mut stack, 500.0, Duration::from_secs(120)).await;
+    let pending = unconfirmed(&stack, OutboxMode::LogTailing).await;
+    assert!(pending > 0, "the restart hit with nothing unconfirmed");
     stack.postgres.restart().await.unwrap();
 
     let db = stack.database(SERVICE).clone();
@@ -139,7 +148,7 @@ async fn postgres_restarted_mid_stream_relay_reconnects_and_loses_nothing() {
     let all: Vec<_> = first.iter().chain(&second).cloned().collect();
     let records = read_all(&stack, &all, Duration::from_secs(180));
     let delivery = verify(&all, &records);
-    eprintln!("postgres restarted mid-stream: {delivery}");
+    eprintln!("postgres restarted mid-stream ({pending} WAL bytes unconfirmed): {delivery}");
     assert_eq!(delivery.lost, 0, "{delivery}");
     let relay = stack.relay(SERVICE);
     assert!(relay.is_running());

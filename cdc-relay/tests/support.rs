@@ -109,7 +109,9 @@ pub async fn commit_in_transactions_in(
     }
 }
 
-/// Reads `TOPIC` until every expected message id was seen (or `within` passes).
+/// Reads `TOPIC` until every expected message id was seen (or `within` passes), then on
+/// to the end of every partition, so duplicates that came after the last new id, on any
+/// partition, are counted too.
 pub fn read_all(
     stack: &Stack,
     expected: &[OutboxMessage],
@@ -117,15 +119,38 @@ pub fn read_all(
 ) -> Vec<ReceivedRecord> {
     let ids: HashSet<String> = expected.iter().map(|m| m.id.to_string()).collect();
     let mut reader = stack.topic_reader(&[TOPIC]).unwrap();
-    reader
-        .read_until(within, |records| {
-            let seen: HashSet<&str> = records
-                .iter()
-                .filter_map(|r| r.header("message-id"))
-                .collect();
-            ids.iter().all(|id| seen.contains(id.as_str()))
-        })
-        .to_vec()
+    reader.read_until(within, |records| {
+        let seen: HashSet<&str> = records
+            .iter()
+            .filter_map(|r| r.header("message-id"))
+            .collect();
+        ids.iter().all(|id| seen.contains(id.as_str()))
+    });
+    reader.read_to_end(within).unwrap().to_vec()
+}
+
+/// What the relay had not yet made safe when a fault hit, to show the fault mattered:
+/// in log tailing mode the WAL bytes between the slot's confirmed position and the
+/// server's current position; in polling mode the outbox rows not yet published (and
+/// deleted).
+pub async fn unconfirmed(stack: &Stack, mode: OutboxMode) -> i64 {
+    let client = stack.database(SERVICE).connect().await.unwrap();
+    match mode {
+        OutboxMode::LogTailing => client
+            .query_one(
+                "SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint
+                 FROM pg_replication_slots WHERE slot_name = $1",
+                &[&platform::outbox::schema::slot_name(SERVICE)],
+            )
+            .await
+            .unwrap()
+            .get(0),
+        OutboxMode::Polling => client
+            .query_one("SELECT count(*) FROM outbox", &[])
+            .await
+            .unwrap()
+            .get(0),
+    }
 }
 
 /// What reached the topic, compared with what was committed.

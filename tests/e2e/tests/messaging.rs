@@ -93,10 +93,13 @@ async fn a_reply_delivered_twice_is_applied_once() {
     }
 
     let mut events = system.stack.topic_reader(&["order.events"]).unwrap();
+    events.read_until(Duration::from_secs(10), |r| {
+        !events_of(r, &id, "OrderValidated").is_empty()
+    });
+    // Read to the end: a second OrderValidated would come after the first.
     let events = events
-        .read_until(Duration::from_secs(10), |r| {
-            !events_of(r, &id, "OrderValidated").is_empty()
-        })
+        .read_to_end(Duration::from_secs(30))
+        .unwrap()
         .to_vec();
     assert_eq!(
         events_of(&events, &id, "OrderValidated").len(),
@@ -154,11 +157,13 @@ async fn two_order_service_instances_handle_every_reply_exactly_once() {
     );
 
     let mut events = system.stack.topic_reader(&["order.events"]).unwrap();
+    events.read_until(Duration::from_secs(30), |r| {
+        ids.iter()
+            .all(|id| !events_of(r, id, "OrderValidated").is_empty())
+    });
     let events = events
-        .read_until(Duration::from_secs(30), |r| {
-            ids.iter()
-                .all(|id| !events_of(r, id, "OrderValidated").is_empty())
-        })
+        .read_to_end(Duration::from_secs(30))
+        .unwrap()
         .to_vec();
     for id in &ids {
         assert_eq!(

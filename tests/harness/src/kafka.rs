@@ -1,6 +1,6 @@
 //! Reading topics back in tests: every record, with partition, offset, key and headers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -42,6 +42,8 @@ pub struct TopicReader {
     records: Vec<ReceivedRecord>,
     /// Cut from each record's topic (a stack's prefix on a shared broker).
     prefix: String,
+    /// Per (Kafka topic, partition): the offset after the last record read.
+    next_offsets: HashMap<(String, i32), i64>,
 }
 
 impl std::fmt::Debug for TopicReader {
@@ -82,6 +84,7 @@ impl TopicReader {
             consumer,
             records: Vec::new(),
             prefix: prefix.to_owned(),
+            next_offsets: HashMap::new(),
         })
     }
 
@@ -112,40 +115,73 @@ impl TopicReader {
             if Instant::now() > deadline {
                 break;
             }
-            idle = false;
-            match self.consumer.poll(Duration::from_millis(100)) {
-                Some(Ok(message)) => self.records.push(ReceivedRecord {
-                    topic: message
-                        .topic()
-                        .strip_prefix(self.prefix.as_str())
-                        .unwrap_or(message.topic())
-                        .to_owned(),
-                    partition: message.partition(),
-                    offset: message.offset(),
-                    key: message
-                        .key()
-                        .map(|k| String::from_utf8_lossy(k).into_owned()),
-                    payload: message.payload().unwrap_or_default().to_vec(),
-                    headers: message
-                        .headers()
-                        .map(|h| {
-                            h.iter()
-                                .map(|h| {
-                                    (
-                                        h.key.to_owned(),
-                                        String::from_utf8_lossy(h.value.unwrap_or_default())
-                                            .into_owned(),
-                                    )
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    timestamp: message.timestamp().to_millis(),
-                }),
-                Some(Err(_)) | None => idle = true,
-            }
+            idle = !self.poll_one();
         }
         &self.records
+    }
+
+    /// Reads on until every assigned partition is read up to its end as it is now (its
+    /// high watermark), or `within` passes: what [`Self::read_until`] stopped short of,
+    /// such as a late duplicate on another partition, is read too. Returns every record
+    /// read so far.
+    pub fn read_to_end(&mut self, within: Duration) -> Result<&[ReceivedRecord]> {
+        let mut ends = Vec::new();
+        for element in self.consumer.assignment()?.elements() {
+            let (_, high) = self.consumer.fetch_watermarks(
+                element.topic(),
+                element.partition(),
+                Duration::from_secs(10),
+            )?;
+            ends.push(((element.topic().to_owned(), element.partition()), high));
+        }
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline
+            && !ends.iter().all(|(partition, high)| {
+                self.next_offsets.get(partition).copied().unwrap_or(0) >= *high
+            })
+        {
+            self.poll_one();
+        }
+        Ok(&self.records)
+    }
+
+    /// Polls once (up to 100 ms); `true` if a record arrived.
+    fn poll_one(&mut self) -> bool {
+        let Some(Ok(message)) = self.consumer.poll(Duration::from_millis(100)) else {
+            return false;
+        };
+        self.next_offsets.insert(
+            (message.topic().to_owned(), message.partition()),
+            message.offset() + 1,
+        );
+        self.records.push(ReceivedRecord {
+            topic: message
+                .topic()
+                .strip_prefix(self.prefix.as_str())
+                .unwrap_or(message.topic())
+                .to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned()),
+            payload: message.payload().unwrap_or_default().to_vec(),
+            headers: message
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| {
+                            (
+                                h.key.to_owned(),
+                                String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            timestamp: message.timestamp().to_millis(),
+        });
+        true
     }
 
     /// Everything read so far.
