@@ -4,7 +4,7 @@
 //! database login; then every log the stack wrote (services, relays, PostgreSQL, broker)
 //! is searched for every secret.
 //!
-//! The broker (tansu) speaks PLAINTEXT only, so librdkafka holds `sasl.password` without
+//! The test broker listens PLAINTEXT only, so librdkafka holds `sasl.password` without
 //! sending it: this proves the secret travels our settings and rdkafka's configuration of
 //! every consumer and producer without being printed, not a SASL handshake.
 
