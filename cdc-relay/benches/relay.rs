@@ -159,7 +159,7 @@ async fn main() -> anyhow::Result<()> {
     // Both yardsticks and the relay should meet the same quiet server: vacuum the
     // outbox's dead rows now rather than let autovacuum do it during one measurement.
     progress("vacuum, checkpoint, wait for autovacuum to finish");
-    quiesce(&stack, &db).await?;
+    quiesce(&stack, &db, "outbox").await?;
 
     // 3. Rounds of (a) pg_recvlogical, (b) a bare producer, (c) the relay.
     let mut relay = None;
@@ -309,9 +309,13 @@ fn relay_slot(round: usize) -> Option<String> {
     (round > 1).then(|| format!("bench_relay_{round}"))
 }
 
-/// VACUUM the outbox, CHECKPOINT, and wait until no autovacuum worker runs.
-async fn quiesce(stack: &Stack, db: &ServiceDatabase) -> anyhow::Result<()> {
-    db.connect().await?.batch_execute("VACUUM outbox").await?;
+/// VACUUM `table` (the outbox's dead rows), CHECKPOINT, and wait until no autovacuum
+/// worker runs, so that every reader meets the same quiet server.
+async fn quiesce(stack: &Stack, db: &ServiceDatabase, table: &str) -> anyhow::Result<()> {
+    db.connect()
+        .await?
+        .batch_execute(&format!("VACUUM {table}"))
+        .await?;
     let admin = stack.postgres.superuser(SERVICE).await?;
     admin.batch_execute("CHECKPOINT").await?;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -691,7 +695,7 @@ async fn polling_drains(
             "polling round {round}/{ROUNDS}: writing the backlog into {POLLING_SERVICE}'s outbox"
         ));
         write_backlog(&db, transactions.clone(), OutboxMode::Polling).await?;
-        quiesce(stack, &db).await?;
+        quiesce(stack, &db, "outbox").await?;
         progress(&format!(
             "polling round {round}/{ROUNDS}: (p) the relay in polling mode"
         ));

@@ -38,6 +38,14 @@ pub struct RelayMetrics {
 }
 
 impl RelayMetrics {
+    /// Counts a failed delivery by its cause; the error that ends the session.
+    pub fn delivery_failed(&self, retry: crate::sink::Retry) -> crate::Error {
+        self.delivery_failures
+            .with_label_values(&[retry.cause])
+            .inc();
+        crate::Error::Kafka(retry.reason)
+    }
+
     /// Registers the metrics in `registry`.
     pub fn register(registry: &Registry) -> Result<Self> {
         let metrics = Self {

@@ -136,13 +136,7 @@ fn acknowledge(
     match result {
         Ok(Delivered::Published) => metrics.published.inc(),
         Ok(Delivered::DeadLettered) => metrics.dead_lettered.inc(),
-        Err(retry) => {
-            metrics
-                .delivery_failures
-                .with_label_values(&[retry.cause])
-                .inc();
-            return Err(Error::Kafka(retry.reason));
-        }
+        Err(retry) => return Err(metrics.delivery_failed(retry)),
     }
     let waited = now_unix_micros().saturating_sub(commit_micros).max(0);
     metrics.commit_to_ack.observe(waited as f64 / 1e6);

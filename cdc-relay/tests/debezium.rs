@@ -11,16 +11,6 @@ use ftgo_harness::kafka::ReceivedRecord;
 
 use crate::support::SERVICE;
 
-/// Debezium's example outbox table, as a service using it creates it.
-const TABLE: &str = "CREATE TABLE outboxevent (
-    id uuid PRIMARY KEY,
-    aggregatetype varchar(255),
-    aggregateid varchar(255),
-    type varchar(255),
-    payload jsonb,
-    tracingspancontext varchar(256)
-)";
-
 const INSERT: &str = "INSERT INTO outboxevent
     (id, aggregatetype, aggregateid, type, payload, tracingspancontext)";
 
@@ -89,7 +79,10 @@ async fn a_debezium_outbox_table_comes_out_on_the_routers_topics_keys_and_header
     }
     let db = stack.database(SERVICE).clone();
     let client = db.connect().await.unwrap();
-    client.batch_execute(TABLE).await.unwrap();
+    client
+        .batch_execute(ftgo_harness::debezium::OUTBOX_TABLE)
+        .await
+        .unwrap();
     client
         .batch_execute("CREATE TABLE invoice_outbox (LIKE outboxevent INCLUDING ALL)")
         .await

@@ -42,6 +42,15 @@ async fn a_wrong_password_is_reported_without_any_password_in_the_logs() {
     assert!(scan.leaks.is_empty(), "passwords in logs: {:?}", scan.leaks);
 }
 
+/// A relay configuration that passes validation (it would then retry the database).
+const BASE_ENV: [(&str, &str); 5] = [
+    ("FTGO_DATABASE__HOST", "127.0.0.1"),
+    ("FTGO_DATABASE__USER", "order_service"),
+    ("FTGO_DATABASE__NAME", "order_service"),
+    ("FTGO_DATABASE__PASSWORD", "s3cret-in-env-77"),
+    ("FTGO_KAFKA__BROKERS", "127.0.0.1:9"),
+];
+
 #[test]
 fn missing_or_malformed_configuration_names_the_key_and_exits_non_zero() {
     let relay = env!("CARGO_BIN_EXE_cdc-relay");
@@ -54,13 +63,7 @@ fn missing_or_malformed_configuration_names_the_key_and_exits_non_zero() {
         assert!(!output.status.success());
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
-    let base = [
-        ("FTGO_DATABASE__HOST", "127.0.0.1"),
-        ("FTGO_DATABASE__USER", "order_service"),
-        ("FTGO_DATABASE__NAME", "order_service"),
-        ("FTGO_DATABASE__PASSWORD", "s3cret-in-env-77"),
-        ("FTGO_KAFKA__BROKERS", "127.0.0.1:9"),
-    ];
+    let base = BASE_ENV;
     let missing: Vec<_> = base
         .iter()
         .copied()
@@ -87,13 +90,7 @@ fn missing_or_malformed_configuration_names_the_key_and_exits_non_zero() {
 #[test]
 fn properties_that_weaken_delivery_or_ordering_are_refused_naming_the_property() {
     let relay = env!("CARGO_BIN_EXE_cdc-relay");
-    let base = [
-        ("FTGO_DATABASE__HOST", "127.0.0.1"),
-        ("FTGO_DATABASE__USER", "order_service"),
-        ("FTGO_DATABASE__NAME", "order_service"),
-        ("FTGO_DATABASE__PASSWORD", "s3cret-in-env-77"),
-        ("FTGO_KAFKA__BROKERS", "127.0.0.1:9"),
-    ];
+    let base = BASE_ENV;
     for (variable, property) in [
         (
             "FTGO_KAFKA__PROPERTIES__ENABLE_IDEMPOTENCE",

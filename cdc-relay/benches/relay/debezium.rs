@@ -54,20 +54,11 @@ use tokio_postgres::types::Type;
 use super::{
     AGGREGATES, CpuTracker, CpuUse, MIB, PARTITIONS, ROUNDS, Rate, STEADY_RATE, STEADY_SECS,
     STEADY_WRITERS, TOPIC, TRANSACTIONS, WRITERS, backlog_messages, median, message, progress,
-    relay_env, rss_kib,
+    quiesce, relay_env, rss_kib,
 };
 
 /// The database of this phase: no other phase writes or streams there.
 const SERVICE: &str = "restaurant_service";
-/// Debezium's example outbox table (as in cdc-relay/tests/debezium.rs).
-const TABLE: &str = "CREATE TABLE outboxevent (
-    id uuid PRIMARY KEY,
-    aggregatetype varchar(255),
-    aggregateid varchar(255),
-    type varchar(255),
-    payload jsonb,
-    tracingspancontext varchar(256)
-)";
 /// The publication both read (inserts only).
 const PUBLICATION: &str = "bench_outboxevent";
 /// The topics each writes to (`route.topic.replacement`, a fixed name).
@@ -170,7 +161,7 @@ pub(super) async fn compare(stack: &mut Stack) -> anyhow::Result<Comparison> {
     // holds all of it.
     let db = stack.database(SERVICE).clone();
     let client = db.connect().await?;
-    client.batch_execute(TABLE).await?;
+    client.batch_execute(debezium::OUTBOX_TABLE).await?;
     client
         .batch_execute(&format!(
             "CREATE PUBLICATION {PUBLICATION} FOR TABLE outboxevent WITH (publish = 'insert')"
@@ -202,7 +193,7 @@ pub(super) async fn compare(stack: &mut Stack) -> anyhow::Result<Comparison> {
     comparison.backlog_seconds = write_backlog(&db, Arc::new(transactions))
         .await?
         .as_secs_f64();
-    quiesce(stack, &db).await?;
+    quiesce(stack, &db, "outboxevent").await?;
 
     let bootstrap = stack.broker.bootstrap_servers();
     let mut kept = None;
@@ -392,31 +383,6 @@ async fn write_backlog(
         result??;
     }
     Ok(start.elapsed())
-}
-
-/// VACUUM the table, CHECKPOINT, and wait until no autovacuum worker runs, so that both
-/// sides meet the same quiet server (the main phase's `quiesce`, for this table).
-async fn quiesce(stack: &Stack, db: &ServiceDatabase) -> anyhow::Result<()> {
-    db.connect()
-        .await?
-        .batch_execute("VACUUM outboxevent")
-        .await?;
-    let admin = stack.postgres.superuser(SERVICE).await?;
-    admin.batch_execute("CHECKPOINT").await?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let workers: i64 = admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'",
-                &[],
-            )
-            .await?
-            .get(0);
-        if workers == 0 || Instant::now() > deadline {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -225,13 +225,7 @@ impl<'a> Poller<'a> {
             match result {
                 Ok(Delivered::Published) => metrics.published.inc(),
                 Ok(Delivered::DeadLettered) => metrics.dead_lettered.inc(),
-                Err(retry) => {
-                    metrics
-                        .delivery_failures
-                        .with_label_values(&[retry.cause])
-                        .inc();
-                    return Err(Error::Kafka(retry.reason));
-                }
+                Err(retry) => return Err(metrics.delivery_failed(retry)),
             }
             metrics.commit_to_ack.observe(waited_millis as f64 / 1e3);
         }

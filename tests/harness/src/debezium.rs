@@ -58,6 +58,18 @@ use crate::postgres::ServiceDatabase;
 use crate::prereqs::{self, java};
 use crate::process::{ManagedProcess, log_tail};
 
+/// Debezium's example outbox table (its documentation's `outboxevent`), as a service
+/// using the Outbox Event Router creates it: what the relay's Debezium layout reads in
+/// its tests and in the benchmark.
+pub const OUTBOX_TABLE: &str = "CREATE TABLE outboxevent (
+    id uuid PRIMARY KEY,
+    aggregatetype varchar(255),
+    aggregateid varchar(255),
+    type varchar(255),
+    payload jsonb,
+    tracingspancontext varchar(256)
+)";
+
 /// The Debezium release measured (`tests/debezium/connector-postgres/pom.xml`).
 pub const DEBEZIUM_VERSION: &str = "3.6.1.Final";
 
