@@ -32,6 +32,23 @@ pub async fn connection(pool: &Pool) -> Result<deadpool_postgres::Object> {
     })
 }
 
+/// The session-level advisory lock under which a database's schema changes: every
+/// instance of a service migrates under it, and cdc-relay prepares its capture
+/// (publication, slot, the slot's record) under it. refinery itself does not lock, so
+/// without it two starting replicas, or a replica and its relay, interleave their DDL:
+/// one fails on the other's half-made objects (seen: a relay's slot record made between
+/// the service's capture migrations V2 and V4).
+pub const SCHEMA_LOCK: i64 = 0x6674_676f_5343_484d; // "ftgoSCHM"
+
+/// Waits for [`SCHEMA_LOCK`] on `client`'s session; it is held until the session ends
+/// (the client is dropped) or is released explicitly.
+pub async fn lock_schema(client: &tokio_postgres::Client) -> Result<()> {
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&SCHEMA_LOCK])
+        .await?;
+    Ok(())
+}
+
 /// Runs an embedded refinery migration set (each crate embeds its own with
 /// `refinery::embed_migrations!`), mapping its error to ours.
 /// refinery's message ("error applying migration V4__…, db error") with the database's

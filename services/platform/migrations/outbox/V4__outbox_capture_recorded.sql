@@ -14,6 +14,8 @@
 --
 -- The slot comes first: PostgreSQL refuses to create one in a transaction that has
 -- already written anything. Names match cdc-relay's (platform::outbox::schema::slot_name).
+-- A relay may have found the slot (made by V2) and recorded it before this ran: the table
+-- and its row are then kept as the relay wrote them.
 DO $$
 DECLARE
     slot text := 'ftgo_outbox_' || regexp_replace(lower(current_database()), '[^a-z0-9_]', '_', 'g');
@@ -31,7 +33,7 @@ BEGIN
     END IF;
 END $$;
 
-CREATE TABLE ftgo_relay_slots (
+CREATE TABLE IF NOT EXISTS ftgo_relay_slots (
     slot_name   text        PRIMARY KEY,
     -- Where the slot started: nothing written before it is in its stream.
     created_lsn pg_lsn      NOT NULL,
@@ -44,4 +46,5 @@ CREATE TABLE ftgo_relay_slots (
 INSERT INTO ftgo_relay_slots (slot_name, created_lsn, confirmed_lsn)
 SELECT slot_name, restart_lsn, confirmed_flush_lsn
 FROM pg_replication_slots
-WHERE slot_name = 'ftgo_outbox_' || regexp_replace(lower(current_database()), '[^a-z0-9_]', '_', 'g');
+WHERE slot_name = 'ftgo_outbox_' || regexp_replace(lower(current_database()), '[^a-z0-9_]', '_', 'g')
+ON CONFLICT (slot_name) DO NOTHING;

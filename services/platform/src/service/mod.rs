@@ -142,8 +142,11 @@ impl Platform {
             tokio::spawn(connection);
             Ok::<_, Error>(client)
         };
-        crate::outbox::schema::migrate(&mut connect().await?, outbox).await?;
-        crate::messaging::schema::migrate(&mut connect().await?).await?;
+        // One migrator at a time (replicas start together); released with the session.
+        let mut locked = connect().await?;
+        crate::db::lock_schema(&locked).await?;
+        crate::outbox::schema::migrate(&mut locked, outbox).await?;
+        crate::messaging::schema::migrate(&mut locked).await?;
         migrate(connect().await?).await
     }
 }
