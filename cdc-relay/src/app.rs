@@ -112,7 +112,7 @@ impl Relay {
                 sink = None;
             }
             if sink.is_none() {
-                sink = KafkaSink::new(&self.settings.kafka, &self.settings.relay, "cdc-relay")
+                sink = KafkaSink::new(&self.settings, "cdc-relay")
                     .inspect_err(|e| tracing::error!(error = %e, "cannot create producer"))
                     .ok();
             }

@@ -11,7 +11,7 @@ use crate::checkpoint::{Checkpoint, TxnSeq};
 use crate::decode::Mapper;
 use crate::decode::pgoutput::{PgOutputMessage, Relations, decode};
 use crate::metrics::RelayMetrics;
-use crate::sink::{Delivered, Retry, Sink};
+use crate::sink::{Delivered, Origin, Retry, Sink};
 use crate::{Error, Result};
 
 /// PostgreSQL timestamps count from 2000-01-01; Unix ones from 1970-01-01.
@@ -80,7 +80,7 @@ pub(crate) async fn run<S: Sink>(
                         let unix_micros = commit_time_micros + PG_EPOCH_MICROS;
                         open = Some((checkpoint.begin(unix_micros), unix_micros));
                     }
-                    ReplicationEvent::XLogData { data, .. } => {
+                    ReplicationEvent::XLogData { wal_start, data, .. } => {
                         match decode(data).map_err(|e| Error::Protocol(e.to_string()))? {
                             PgOutputMessage::Relation { id, relation } => {
                                 relations.insert(id, relation);
@@ -95,9 +95,10 @@ pub(crate) async fn run<S: Sink>(
                                 if (relation.schema.as_str(), relation.table.as_str()) != context.table {
                                     continue;
                                 }
+                                let origin = Origin::Wal(wal_start);
                                 let delivery = match context.mapper.to_record(relation, &values, commit_micros / 1000) {
-                                    Ok(record) => sink.publish(record).await,
-                                    Err(letter) => sink.dead_letter(letter).await,
+                                    Ok(record) => sink.publish(record, origin).await,
+                                    Err(letter) => sink.dead_letter(letter, origin).await,
                                 };
                                 checkpoint.enqueued(seq);
                                 deliveries.push(async move { (seq, commit_micros, delivery.await) });

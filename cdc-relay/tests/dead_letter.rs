@@ -1,18 +1,71 @@
 use std::time::Duration;
 
 use ftgo_harness::DEAD_LETTER_TOPIC;
-use platform::outbox::OutboxMessage;
+use ftgo_harness::ServiceDatabase;
+use ftgo_harness::kafka::ReceivedRecord;
+use platform::outbox::{OutboxMessage, OutboxMode};
 
 use crate::support::*;
 
+/// A dead letter's row in the relay's dead-letter table: (topic, key, headers, payload,
+/// reason).
+type KeptLetter = (
+    Option<String>,
+    Option<String>,
+    Vec<(String, Option<Vec<u8>>)>,
+    Vec<u8>,
+    String,
+);
+
+/// The row a dead-letter notice names (its `dead-letter-table` and `dead-letter-id`).
+async fn kept(db: &ServiceDatabase, notice: &ReceivedRecord) -> KeptLetter {
+    let table = notice
+        .header("dead-letter-table")
+        .expect("the notice names its table");
+    let id: i64 = notice
+        .header("dead-letter-id")
+        .expect("the notice names its row")
+        .parse()
+        .unwrap();
+    let row = db
+        .connect()
+        .await
+        .unwrap()
+        .query_one(
+            &format!(
+                "SELECT topic, message_key, header_names, header_values, payload, reason
+                 FROM {table} WHERE id = $1"
+            ),
+            &[&id],
+        )
+        .await
+        .unwrap();
+    let names: Vec<String> = row.get(2);
+    let values: Vec<Option<Vec<u8>>> = row.get(3);
+    (
+        row.get(0),
+        row.get(1),
+        names.into_iter().zip(values).collect(),
+        row.get(4),
+        row.get(5),
+    )
+}
+
+fn notice_for<'a>(letters: &'a [ReceivedRecord], key: &str) -> &'a ReceivedRecord {
+    letters
+        .iter()
+        .find(|r| r.key.as_deref() == Some(key))
+        .unwrap_or_else(|| panic!("no dead letter for {key}: {letters:#?}"))
+}
+
 #[tokio::test]
-async fn records_refused_for_good_go_to_the_dead_letter_topic_and_later_ones_flow() {
+async fn records_refused_for_good_are_kept_whole_announced_and_later_ones_flow() {
     let mut stack = stack_with_outbox().await;
     start_relay(&mut stack, &[]).await;
     let db = stack.database(SERVICE).clone();
 
     let too_large = OutboxMessage {
-        payload: vec![b'x'; 2 * 1024 * 1024],
+        payload: (0..2 * 1024 * 1024).map(|i| (i % 251) as u8).collect(),
         ..OutboxMessage::json(TOPIC, "k2", "TestEvent", 1, &serde_json::json!({}))
     };
     commit_in_transactions(&db, std::slice::from_ref(&too_large), 1).await;
@@ -33,29 +86,44 @@ async fn records_refused_for_good_go_to_the_dead_letter_topic_and_later_ones_flo
     assert_eq!(verify(&fine, &records).lost, 0, "later messages still flow");
 
     let mut reader = stack.topic_reader(&[DEAD_LETTER_TOPIC]).unwrap();
+    reader.read_until(Duration::from_secs(60), |r| r.len() >= 2);
     let letters = reader
-        .read_until(Duration::from_secs(60), |r| r.len() >= 2)
+        .read_to_end(Duration::from_secs(10))
+        .unwrap()
         .to_vec();
     assert_eq!(letters.len(), 2, "{letters:#?}");
-    let reason_for = |key: &str| {
-        letters
-            .iter()
-            .find(|r| r.key.as_deref() == Some(key))
-            .and_then(|r| r.header("dead-letter-reason"))
-            .unwrap_or_else(|| panic!("no dead letter for {key}: {letters:#?}"))
-            .to_owned()
-    };
+    let k2 = notice_for(&letters, "k2");
+    let reason = k2.header("dead-letter-reason").unwrap().to_lowercase();
     assert!(
-        reason_for("k2").to_lowercase().contains("size") || reason_for("k2").contains("large"),
-        "{}",
-        reason_for("k2")
+        reason.contains("size") || reason.contains("large"),
+        "{reason}"
     );
-    assert!(reason_for("k3").contains("headers"), "{}", reason_for("k3"));
-    let k2 = letters
-        .iter()
-        .find(|r| r.key.as_deref() == Some("k2"))
-        .unwrap();
     assert_eq!(k2.header("dead-letter-payload-bytes"), Some("2097152"));
+    let k3 = notice_for(&letters, "k3");
+    assert!(k3.header("dead-letter-reason").unwrap().contains("headers"));
+
+    // The originals, whole, in the service's own database.
+    let (topic, key, headers, payload, _) = kept(&db, k2).await;
+    assert_eq!(topic.as_deref(), Some(stack.topic(TOPIC).as_str()));
+    assert_eq!(key.as_deref(), Some("k2"));
+    assert_eq!(
+        payload, too_large.payload,
+        "the 2 MiB payload is kept whole"
+    );
+    assert!(
+        headers.contains(&(
+            "message-id".to_owned(),
+            Some(too_large.id.to_string().into_bytes())
+        )),
+        "{headers:?}"
+    );
+    let (_, key, _, row, reason) = kept(&db, k3).await;
+    assert_eq!(key.as_deref(), Some("k3"));
+    assert!(
+        String::from_utf8_lossy(&row).contains("\"headers\""),
+        "the raw row is kept"
+    );
+    assert!(reason.contains("headers"), "{reason}");
     assert_eq!(
         stack
             .relay(SERVICE)
@@ -63,6 +131,85 @@ async fn records_refused_for_good_go_to_the_dead_letter_topic_and_later_ones_flo
             .await,
         Some(2.0)
     );
+}
+
+/// A record refused for its headers (1.5 MB of them): the dead-letter topic refuses a
+/// notice carrying them too. The relay announces it bare, keeps the original whole in
+/// the table, and goes on; before, it replayed the record forever with the slot pinned.
+#[tokio::test]
+async fn a_record_refused_for_its_headers_does_not_stall_the_relay() {
+    let mut stack = stack_with_outbox().await;
+    start_relay(&mut stack, &[]).await;
+    let db = stack.database(SERVICE).clone();
+
+    let mut heavy = OutboxMessage::json(TOPIC, "kh", "TestEvent", 1, &serde_json::json!({}));
+    let big_header = "h".repeat(1_500_000);
+    heavy.headers.insert("x-big".into(), big_header.clone());
+    commit_in_transactions(&db, std::slice::from_ref(&heavy), 1).await;
+    let after = keyed_messages("after", 5, 1);
+    commit_in_transactions(&db, &after, 1).await;
+
+    let records = read_all(&stack, &after, Duration::from_secs(60));
+    assert_eq!(verify(&after, &records).lost, 0, "the relay went on");
+
+    let mut reader = stack.topic_reader(&[DEAD_LETTER_TOPIC]).unwrap();
+    reader.read_until(Duration::from_secs(60), |r| !r.is_empty());
+    let letters = reader
+        .read_to_end(Duration::from_secs(10))
+        .unwrap()
+        .to_vec();
+    assert_eq!(letters.len(), 1, "announced once: {letters:#?}");
+    let notice = notice_for(&letters, "kh");
+    assert!(notice.header("x-big").is_none(), "the notice is bare");
+    let (_, _, headers, payload, _) = kept(&db, notice).await;
+    assert!(
+        headers.contains(&("x-big".to_owned(), Some(big_header.into_bytes()))),
+        "the header is kept whole"
+    );
+    assert_eq!(payload, heavy.payload);
+}
+
+/// In polling mode the relay deletes a row once its record is acknowledged: a record
+/// dead-lettered for its size is kept whole in the table before its row goes.
+#[tokio::test]
+async fn polling_keeps_a_refused_record_whole_before_deleting_its_row() {
+    let mut stack = stack_with_outbox_in(OutboxMode::Polling).await;
+    start_relay_in(&mut stack, OutboxMode::Polling).await;
+    let db = stack.database(SERVICE).clone();
+    let too_large = OutboxMessage {
+        payload: vec![7; 1_500_000],
+        ..OutboxMessage::json(TOPIC, "kp", "TestEvent", 1, &serde_json::json!({}))
+    };
+    commit_in_transactions_in(
+        &db,
+        std::slice::from_ref(&too_large),
+        1,
+        OutboxMode::Polling,
+    )
+    .await;
+    let after = keyed_messages("after", 3, 1);
+    commit_in_transactions_in(&db, &after, 1, OutboxMode::Polling).await;
+    let records = read_all(&stack, &after, Duration::from_secs(60));
+    assert_eq!(verify(&after, &records).lost, 0);
+
+    let mut reader = stack.topic_reader(&[DEAD_LETTER_TOPIC]).unwrap();
+    reader.read_until(Duration::from_secs(60), |r| !r.is_empty());
+    let letters = reader
+        .read_to_end(Duration::from_secs(10))
+        .unwrap()
+        .to_vec();
+    assert_eq!(letters.len(), 1, "{letters:#?}");
+    let (_, _, _, payload, _) = kept(&db, notice_for(&letters, "kp")).await;
+    assert_eq!(payload, too_large.payload, "kept whole");
+    let left: i64 = db
+        .connect()
+        .await
+        .unwrap()
+        .query_one("SELECT count(*) FROM outbox", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "every row was handled and deleted");
 }
 
 /// A topic created late (or an ACL still rolling out) is something an operator fixes:

@@ -156,6 +156,7 @@ impl EventRouter {
         let topic = row.text(&self.route_by).map(|value| self.topic(value));
         let fail = |reason: String| DeadLetter {
             key: row.text(&self.event_key).ok().map(str::to_owned),
+            headers: Vec::new(),
             payload: row.to_json(),
             original_topic: topic.as_ref().ok().cloned(),
             reason,

@@ -17,6 +17,7 @@ pub fn to_record(
     let row = Row { relation, values };
     let fail = |reason: String| DeadLetter {
         key: row.text(columns::MESSAGE_KEY).ok().map(str::to_owned),
+        headers: Vec::new(),
         payload: row.to_json(),
         original_topic: row.text(columns::DESTINATION).ok().map(str::to_owned),
         reason,

@@ -43,7 +43,7 @@ use crate::decode::pgoutput::{Relation, Value};
 use crate::leader::Role;
 use crate::metrics::RelayMetrics;
 use crate::pipeline::SessionEnd;
-use crate::sink::{DeadLetter, Delivered, Delivery, Retry, Sink};
+use crate::sink::{DeadLetter, Delivered, Delivery, Origin, Retry, Sink};
 use crate::source::quote_ident;
 use crate::{Error, Result};
 
@@ -207,15 +207,17 @@ impl<'a> Poller<'a> {
         let mut sequences = Vec::with_capacity(rows.len());
         let mut deliveries = Vec::with_capacity(rows.len());
         for row in rows.iter().take_while(|row| row.get::<_, bool>(1)) {
+            let sequence: i64 = row.get(0);
+            let origin = Origin::Sequence(sequence);
             let created_millis: i64 = row.get(2);
             let delivery = match self.to_values(row.get(3)) {
                 Ok((relation, values)) => match to_record(&relation, &values, created_millis) {
-                    Ok(record) => sink.publish(record).await,
-                    Err(letter) => sink.dead_letter(letter).await,
+                    Ok(record) => sink.publish(record, origin).await,
+                    Err(letter) => sink.dead_letter(letter, origin).await,
                 },
-                Err(letter) => sink.dead_letter(letter).await,
+                Err(letter) => sink.dead_letter(letter, origin).await,
             };
-            sequences.push(row.get::<_, i64>(0));
+            sequences.push(sequence);
             deliveries.push(acknowledged(delivery, created_millis));
             metrics.in_flight.set(deliveries.len() as i64);
         }
@@ -241,6 +243,7 @@ impl<'a> Poller<'a> {
         let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
             .map_err(|e| DeadLetter {
                 key: None,
+                headers: Vec::new(),
                 payload: json.as_bytes().to_vec(),
                 original_topic: None,
                 reason: format!("outbox row is not a JSON object: {e}"),

@@ -5,29 +5,33 @@
 //! connection), `acks=all`, and `partitioner=murmur2_random` (the Java client's
 //! partitioner, so a key lands on the same partition whichever client produced it).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use platform::config::KafkaSettings;
 use platform::messaging::headers;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer, PurgeConfig};
 
-use super::{DeadLetter, Delivered, Delivery, OutboxRecord, Retry, Sink};
+use super::dead_letter_store::DeadLetterStore;
+use super::{DeadLetter, Delivered, Delivery, Origin, OutboxRecord, Retry, Sink};
 use crate::Result;
-use crate::config::RelayOptions;
+use crate::config::RelaySettings;
 
 /// How long to wait before trying again when the producer's queue is full.
 const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(1);
 
-/// Dead letters keep at most this much of the original payload, so that a record refused
-/// for its size can still be dead-lettered (below librdkafka's 1 MB default limit).
-const MAX_DEAD_LETTER_PAYLOAD: usize = 256 * 1024;
+/// A dead letter's notice on the topic carries at most this much of the original payload
+/// (below librdkafka's 1 MB default limit); the whole original is in the store, which the
+/// notice names.
+const MAX_NOTICE_PAYLOAD: usize = 256 * 1024;
 
-/// Publishes to Kafka; refused records go to the dead-letter topic.
+/// Publishes to Kafka; records refused for good are kept in the dead-letter store and
+/// announced on the dead-letter topic.
 #[derive(Clone)]
 pub struct KafkaSink {
     producer: FutureProducer,
+    dead_letters: Arc<DeadLetterStore>,
     dead_letter_topic: String,
     /// `kafka.topic_prefix`, put before every record's topic.
     topic_prefix: String,
@@ -42,8 +46,10 @@ impl std::fmt::Debug for KafkaSink {
 }
 
 impl KafkaSink {
-    /// Creates the producer. Connecting happens in the background.
-    pub fn new(kafka: &KafkaSettings, options: &RelayOptions, client_id: &str) -> Result<Self> {
+    /// Creates the producer, and the dead-letter store in the outbox table's schema.
+    /// Connecting happens in the background (the store's on its first letter).
+    pub fn new(settings: &RelaySettings, client_id: &str) -> Result<Self> {
+        let (kafka, options) = (&settings.kafka, &settings.relay);
         let linger = options.linger_ms.to_string();
         let timeout = options.delivery_timeout_ms.to_string();
         let queue = (options.max_in_flight * 2 + 1_000).to_string();
@@ -59,6 +65,10 @@ impl KafkaSink {
         let producer = kafka.create(&config, "producer")?;
         Ok(Self {
             producer,
+            dead_letters: Arc::new(DeadLetterStore::new(
+                &settings.database,
+                options.table_name().0,
+            )),
             dead_letter_topic: kafka.topic(&options.dead_letter_topic),
             topic_prefix: kafka.topic_prefix.clone(),
         })
@@ -102,58 +112,109 @@ impl KafkaSink {
         }
     }
 
-    fn dead_letter_delivery(&self, letter: DeadLetter, extra: OwnedHeaders) -> Delivery {
+    /// Keeps `letter` whole in the store, then announces it on the dead-letter topic:
+    /// with its headers and (up to [`MAX_NOTICE_PAYLOAD`] of) its payload, or, when the
+    /// topic refuses that for good (the headers alone too large), with only the reason
+    /// and the store's row. Only a failure that can pass (the store or the broker
+    /// unreachable) is a [`Retry`]; a refusal of even the bare notice is logged, the
+    /// original being safe in the store, so no record can hold the relay up forever.
+    fn dead_letter_delivery(&self, letter: DeadLetter, origin: Origin) -> Delivery {
         let sink = self.clone();
         Box::pin(async move {
+            let id = sink.dead_letters.keep(&letter, &origin).await?;
+            let table = sink.dead_letters.table();
             tracing::warn!(
                 reason = %letter.reason,
                 topic = letter.original_topic.as_deref().unwrap_or(""),
-                "dead-lettering a record"
+                %origin,
+                table,
+                id,
+                "dead-lettered a record: kept whole in the table, announced on the topic"
             );
-            let mut headers = extra.insert(Header {
-                key: headers::DEAD_LETTER_REASON,
-                value: Some(letter.reason.as_bytes()),
-            });
-            if let Some(topic) = &letter.original_topic {
-                headers = headers.insert(Header {
-                    key: headers::DEAD_LETTER_ORIGINAL_TOPIC,
-                    value: Some(topic.as_bytes()),
-                });
-            }
-            let mut payload = letter.payload;
-            if payload.len() > MAX_DEAD_LETTER_PAYLOAD {
-                let original = payload.len().to_string();
-                headers = headers.insert(Header {
-                    key: headers::DEAD_LETTER_PAYLOAD_BYTES,
-                    value: Some(original.as_bytes()),
-                });
-                payload.truncate(MAX_DEAD_LETTER_PAYLOAD);
-            }
-            let delivery = sink
-                .enqueue(
-                    &sink.dead_letter_topic,
-                    letter.key.as_deref(),
-                    Some(&payload),
-                    headers,
-                    None,
-                )
-                .await
-                .map_err(|e| {
-                    Retry::new(
-                        retry_cause(&e),
-                        format!("dead-letter topic refused a record: {e}"),
-                    )
-                })?;
-            match delivery.await {
-                Ok(Ok(_)) => Ok(Delivered::DeadLettered),
-                Ok(Err((e, _))) => Err(Retry::new(
-                    retry_cause(&e),
-                    format!("dead-letter delivery failed: {e}"),
-                )),
-                Err(_) => Err(Retry::new("other", "producer closed")),
+            let refusal = match sink.announce(&letter, id, true).await {
+                Ok(()) => return Ok(Delivered::DeadLettered),
+                Err(e) if is_permanent(&e) => e,
+                Err(e) => return Err(dead_letter_retry(&e)),
+            };
+            tracing::warn!(error = %refusal, id, "dead-letter topic refused the notice with the original; announcing it bare");
+            match sink.announce(&letter, id, false).await {
+                Ok(()) => Ok(Delivered::DeadLettered),
+                Err(e) if is_permanent(&e) => {
+                    tracing::error!(
+                        error = %e,
+                        table,
+                        id,
+                        "dead-letter topic refused even the bare notice: the record is only in the table"
+                    );
+                    Ok(Delivered::DeadLettered)
+                }
+                Err(e) => Err(dead_letter_retry(&e)),
             }
         })
     }
+
+    /// Sends the notice of the letter kept as row `id`; `with_original` adds its
+    /// headers and payload (cut to [`MAX_NOTICE_PAYLOAD`]).
+    async fn announce(
+        &self,
+        letter: &DeadLetter,
+        id: i64,
+        with_original: bool,
+    ) -> std::result::Result<(), KafkaError> {
+        let mut headers = if with_original {
+            to_headers(&letter.headers)
+        } else {
+            OwnedHeaders::new()
+        };
+        let id = id.to_string();
+        let size = letter.payload.len().to_string();
+        let mut notice: Vec<(&str, &[u8])> = vec![
+            (headers::DEAD_LETTER_REASON, letter.reason.as_bytes()),
+            (
+                headers::DEAD_LETTER_TABLE,
+                self.dead_letters.table().as_bytes(),
+            ),
+            (headers::DEAD_LETTER_ID, id.as_bytes()),
+        ];
+        if let Some(topic) = &letter.original_topic {
+            notice.push((headers::DEAD_LETTER_ORIGINAL_TOPIC, topic.as_bytes()));
+        }
+        let payload = if with_original {
+            &letter.payload[..letter.payload.len().min(MAX_NOTICE_PAYLOAD)]
+        } else {
+            &[]
+        };
+        if payload.len() < letter.payload.len() {
+            notice.push((headers::DEAD_LETTER_PAYLOAD_BYTES, size.as_bytes()));
+        }
+        for (key, value) in notice {
+            headers = headers.insert(Header {
+                key,
+                value: Some(value),
+            });
+        }
+        let delivery = self
+            .enqueue(
+                &self.dead_letter_topic,
+                letter.key.as_deref(),
+                Some(payload),
+                headers,
+                None,
+            )
+            .await?;
+        match delivery.await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err((e, _))) => Err(e),
+            Err(_) => Err(KafkaError::Canceled),
+        }
+    }
+}
+
+fn dead_letter_retry(error: &KafkaError) -> Retry {
+    Retry::new(
+        retry_cause(error),
+        format!("dead-letter delivery failed: {error}"),
+    )
 }
 
 /// Errors nothing can fix for this record: it is larger than the broker (or client)
@@ -191,18 +252,23 @@ fn retry_cause(error: &KafkaError) -> &'static str {
 }
 
 /// Rebuilds a dead letter from a record the broker refused.
-fn refused(message: &OwnedMessage, error: &KafkaError) -> (DeadLetter, OwnedHeaders) {
+fn refused(message: &OwnedMessage, error: &KafkaError) -> DeadLetter {
     use rdkafka::Message;
-    let letter = DeadLetter {
+    use rdkafka::message::Headers;
+    DeadLetter {
         key: message
             .key()
             .map(|k| String::from_utf8_lossy(k).into_owned()),
+        headers: message.headers().map_or_else(Vec::new, |headers| {
+            headers
+                .iter()
+                .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                .collect()
+        }),
         payload: message.payload().unwrap_or_default().to_vec(),
         original_topic: Some(message.topic().to_owned()),
         reason: format!("broker refused the record: {error}"),
-    };
-    let headers = message.headers().cloned().unwrap_or_else(OwnedHeaders::new);
-    (letter, headers)
+    }
 }
 
 fn to_headers(list: &[(String, Option<Vec<u8>>)]) -> OwnedHeaders {
@@ -216,7 +282,7 @@ fn to_headers(list: &[(String, Option<Vec<u8>>)]) -> OwnedHeaders {
 }
 
 impl Sink for KafkaSink {
-    async fn publish(&self, mut record: OutboxRecord) -> Delivery {
+    async fn publish(&self, mut record: OutboxRecord, origin: Origin) -> Delivery {
         record.topic.insert_str(0, &self.topic_prefix);
         let headers = to_headers(&record.headers);
         let enqueued = self
@@ -233,11 +299,12 @@ impl Sink for KafkaSink {
             Err(error) if is_permanent(&error) => {
                 let letter = DeadLetter {
                     key: record.key,
+                    headers: record.headers,
                     payload: record.payload.unwrap_or_default(),
                     original_topic: Some(record.topic),
                     reason: format!("producer refused the record: {error}"),
                 };
-                return self.dead_letter_delivery(letter, headers);
+                return self.dead_letter_delivery(letter, origin);
             }
             Err(error) => {
                 let retry = Retry::new(
@@ -253,8 +320,8 @@ impl Sink for KafkaSink {
             match delivery.await {
                 Ok(Ok(_)) => Ok(Delivered::Published),
                 Ok(Err((error, message))) if is_permanent(&error) => {
-                    let (letter, headers) = refused(&message, &error);
-                    sink.dead_letter_delivery(letter, headers).await
+                    sink.dead_letter_delivery(refused(&message, &error), origin)
+                        .await
                 }
                 Ok(Err((error, _))) => Err(Retry::new(
                     retry_cause(&error),
@@ -265,8 +332,8 @@ impl Sink for KafkaSink {
         })
     }
 
-    async fn dead_letter(&self, letter: DeadLetter) -> Delivery {
-        self.dead_letter_delivery(letter, OwnedHeaders::new())
+    async fn dead_letter(&self, letter: DeadLetter, origin: Origin) -> Delivery {
+        self.dead_letter_delivery(letter, origin)
     }
 
     fn abandon(&self) {

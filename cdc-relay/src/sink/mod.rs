@@ -4,8 +4,10 @@
 //! of Kafka; [`kafka::KafkaSink`] is the implementation. A sink hands every record to the
 //! broker in the order it is given (so one key's records keep commit order) and returns
 //! a [`Delivery`] that completes when the broker has acknowledged it, or when it was
-//! refused for good and its dead letter was acknowledged instead.
+//! refused for good and its dead letter was kept whole ([`dead_letter_store`]) and
+//! announced on the dead-letter topic.
 
+pub mod dead_letter_store;
 pub mod kafka;
 
 use std::future::Future;
@@ -29,11 +31,33 @@ pub struct OutboxRecord {
     pub timestamp_millis: i64,
 }
 
-/// Something that cannot be delivered to its topic, bound for the dead-letter topic.
+/// Where a message was in the source database. It names a dead letter's row in the
+/// store, so a letter written again when a session replays is kept once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The WAL position of the outbox row's insert (log tailing).
+    Wal(pgwire_replication::Lsn),
+    /// The outbox row's `sequence` (polling).
+    Sequence(i64),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Wal(lsn) => write!(f, "wal:{lsn}"),
+            Self::Sequence(sequence) => write!(f, "sequence:{sequence}"),
+        }
+    }
+}
+
+/// Something that cannot be delivered to its topic, bound for the dead-letter store and
+/// topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {
     /// Key of the original message, if it had one.
     pub key: Option<String>,
+    /// The original headers, in order (none for a row that could not be decoded).
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
     /// The original payload, or the raw row when it could not be decoded.
     pub payload: Vec<u8>,
     /// The topic it was meant for, if known.
@@ -47,7 +71,7 @@ pub struct DeadLetter {
 pub enum Delivered {
     /// On its own topic.
     Published,
-    /// On the dead-letter topic, with the reason.
+    /// Kept whole in the dead-letter store, and announced on the dead-letter topic.
     DeadLettered,
 }
 
@@ -66,12 +90,13 @@ pub struct Retry {
 }
 
 /// Every value of [`Retry::cause`] (bounded metric labels).
-pub const RETRY_CAUSES: [&str; 6] = [
+pub const RETRY_CAUSES: [&str; 7] = [
     "unknown_topic",
     "authorization",
     "timeout",
     "refused",
     "unreachable",
+    "dead_letter_store",
     "other",
 ];
 
@@ -90,12 +115,21 @@ pub type Delivery = Pin<Box<dyn Future<Output = Result<Delivered, Retry>> + Send
 
 /// A message broker the relay publishes to.
 pub trait Sink: Send + Sync {
-    /// Hands `record` to the broker; records of one key are delivered in call order.
-    /// Waits only while the client's send queue is full.
-    fn publish(&self, record: OutboxRecord) -> impl Future<Output = Delivery> + Send;
+    /// Hands `record` (from `origin`) to the broker; records of one key are delivered in
+    /// call order. Waits only while the client's send queue is full.
+    fn publish(
+        &self,
+        record: OutboxRecord,
+        origin: Origin,
+    ) -> impl Future<Output = Delivery> + Send;
 
-    /// Hands a dead letter to the broker's dead-letter topic.
-    fn dead_letter(&self, letter: DeadLetter) -> impl Future<Output = Delivery> + Send;
+    /// Keeps a dead letter (from `origin`) whole and announces it on the dead-letter
+    /// topic.
+    fn dead_letter(
+        &self,
+        letter: DeadLetter,
+        origin: Origin,
+    ) -> impl Future<Output = Delivery> + Send;
 
     /// Drops whatever is queued and not yet sent: the session is ending abnormally and
     /// the next one will read those records again, so sending them late could only put

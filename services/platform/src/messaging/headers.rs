@@ -15,5 +15,10 @@ pub const TRACEPARENT: &str = "traceparent";
 pub const DEAD_LETTER_REASON: &str = "dead-letter-reason";
 /// Set on dead-lettered records: the topic the record was meant for or came from.
 pub const DEAD_LETTER_ORIGINAL_TOPIC: &str = "dead-letter-original-topic";
+/// Set on the relay's dead-letter notices: the table keeping the original whole
+/// (`schema.table` in the source database).
+pub const DEAD_LETTER_TABLE: &str = "dead-letter-table";
+/// Set on the relay's dead-letter notices: the original's row in [`DEAD_LETTER_TABLE`].
+pub const DEAD_LETTER_ID: &str = "dead-letter-id";
 /// Set on dead-lettered records whose payload was cut to fit: the original size in bytes.
 pub const DEAD_LETTER_PAYLOAD_BYTES: &str = "dead-letter-payload-bytes";
