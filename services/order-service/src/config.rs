@@ -39,6 +39,11 @@ pub struct OrderOptions {
     pub validation_deadline_ms: u64,
     /// How often overdue orders are looked for, in ms.
     pub sweep_interval_ms: u64,
+    /// How long placing an order waits for a restaurant the menu replica does not know
+    /// yet (created a moment ago: its event takes ~0.2 s to arrive), in ms. Past it the
+    /// order is accepted unpriced and priced when the restaurant arrives; 0 accepts at
+    /// once.
+    pub replica_wait_ms: u64,
 }
 
 impl Default for OrderOptions {
@@ -46,6 +51,7 @@ impl Default for OrderOptions {
         Self {
             validation_deadline_ms: 30_000,
             sweep_interval_ms: 1_000,
+            replica_wait_ms: 1_000,
         }
     }
 }

@@ -62,6 +62,7 @@ pub async fn build(settings: Settings) -> platform::Result<ServiceApp> {
         pool: pool.clone(),
         consumers,
         validation_deadline_ms: settings.orders.validation_deadline_ms,
+        replica_wait: std::time::Duration::from_millis(settings.orders.replica_wait_ms),
         metrics: metrics.clone(),
     });
     let mut app = ServiceApp::build(platform, &settings.http, api).await?;

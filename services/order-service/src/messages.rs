@@ -5,8 +5,23 @@ use platform::outbox::OutboxMessage;
 
 use crate::domain::Order;
 
+/// What a priced order sends, in one transaction with it: `OrderCreated` and both
+/// validation commands. Sent when the order is created, or, for an order that waited for
+/// its restaurant to reach the replica, when it is priced.
+pub fn order_accepted(
+    o: &Order,
+    total_cents: i64,
+    traceparent: Option<&str>,
+) -> [OutboxMessage; 3] {
+    [
+        order_created(o, total_cents, traceparent),
+        validate_consumer(o, total_cents, traceparent),
+        validate_details(o, traceparent),
+    ]
+}
+
 /// `OrderCreated` on `order.events`.
-pub fn order_created(o: &Order, traceparent: Option<&str>) -> OutboxMessage {
+fn order_created(o: &Order, total_cents: i64, traceparent: Option<&str>) -> OutboxMessage {
     OutboxMessage::new(
         order::EVENTS,
         o.id.to_string(),
@@ -17,14 +32,14 @@ pub fn order_created(o: &Order, traceparent: Option<&str>) -> OutboxMessage {
             consumer_id: o.consumer_id,
             restaurant_id: o.restaurant_id,
             line_items: o.line_items.clone(),
-            total_cents: o.total_cents,
+            total_cents,
         },
     )
     .with_traceparent(traceparent)
 }
 
 /// The command to consumer-service, replies to order-service's reply channel.
-pub fn validate_consumer(o: &Order, traceparent: Option<&str>) -> OutboxMessage {
+fn validate_consumer(o: &Order, total_cents: i64, traceparent: Option<&str>) -> OutboxMessage {
     OutboxMessage::new(
         consumer::COMMANDS,
         o.consumer_id.to_string(),
@@ -33,7 +48,7 @@ pub fn validate_consumer(o: &Order, traceparent: Option<&str>) -> OutboxMessage 
         &consumer::ValidateConsumerInfo {
             order_id: o.id,
             consumer_id: o.consumer_id,
-            order_total_cents: o.total_cents,
+            order_total_cents: total_cents,
         },
     )
     .with_header(contracts::REPLY_TO, order::REPLIES)
@@ -42,7 +57,7 @@ pub fn validate_consumer(o: &Order, traceparent: Option<&str>) -> OutboxMessage 
 }
 
 /// The command to restaurant-service.
-pub fn validate_details(o: &Order, traceparent: Option<&str>) -> OutboxMessage {
+fn validate_details(o: &Order, traceparent: Option<&str>) -> OutboxMessage {
     OutboxMessage::new(
         restaurant::COMMANDS,
         o.restaurant_id.to_string(),

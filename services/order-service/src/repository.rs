@@ -159,6 +159,56 @@ pub async fn pending_summary(
     Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
+/// Serialises, per restaurant, accepting an order that waits for it against the replica
+/// learning it: an order inserted unpriced is then either seen by the replica's handler
+/// (which prices it) or finds the restaurant known after taking the lock. Held until the
+/// transaction ends.
+pub async fn lock_restaurant(
+    client: &impl GenericClient,
+    restaurant_id: Uuid,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))",
+            &[&restaurant_id.to_string()],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Pending orders waiting for `restaurant_id` to reach the replica, locked.
+pub async fn awaiting_restaurant_for_update(
+    client: &impl GenericClient,
+    restaurant_id: Uuid,
+) -> Result<Vec<Order>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {ORDER_COLUMNS} FROM orders
+                 WHERE restaurant_id = $1 AND total_cents IS NULL AND state = 'PENDING'
+                 ORDER BY created_at FOR UPDATE"
+            ),
+            &[&restaurant_id],
+        )
+        .await?;
+    rows.iter().map(order_from).collect()
+}
+
+/// Stores the total of an order that waited for its restaurant.
+pub async fn set_total(
+    client: &impl GenericClient,
+    order_id: Uuid,
+    total_cents: i64,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "UPDATE orders SET total_cents = $2, updated_at = now() WHERE id = $1",
+            &[&order_id, &total_cents],
+        )
+        .await?;
+    Ok(())
+}
+
 /// The replica's menu of a restaurant.
 pub async fn menu(
     client: &impl GenericClient,

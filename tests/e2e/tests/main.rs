@@ -14,3 +14,4 @@ mod resilience;
 mod secrets;
 mod stop_without_broker;
 mod support;
+mod walkthrough;

@@ -171,8 +171,8 @@ impl System {
         body["id"].as_str().unwrap().parse().unwrap()
     }
 
-    /// Places an order once order-service's replica knows the restaurant (until then it
-    /// answers 422 naming `restaurant_id`). Returns the 201 body.
+    /// Places an order, right after its restaurant was created if so: order-service
+    /// waits for its replica or accepts the order unpriced. Returns the 201 body.
     pub async fn place_order(
         &mut self,
         consumer: Uuid,
@@ -186,18 +186,9 @@ impl System {
             .collect();
         let body =
             json!({ "consumer_id": consumer, "restaurant_id": restaurant, "line_items": items });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let (status, answer) = self.post(&url, &body).await;
-            if status == 201 {
-                return answer;
-            }
-            assert!(
-                status == 422 && answer["field"] == "restaurant_id" && Instant::now() < deadline,
-                "order refused: {status} {answer}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let (status, answer) = self.post(&url, &body).await;
+        assert_eq!(status, 201, "order refused: {answer}");
+        answer
     }
 
     /// Polls the order until it is in `state`; returns it.

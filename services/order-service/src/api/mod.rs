@@ -24,6 +24,8 @@ pub struct ApiState {
     pub consumers: ConsumerLookup,
     /// Validation deadline for new orders, in ms.
     pub validation_deadline_ms: u64,
+    /// How long a new order waits for its restaurant to reach the menu replica.
+    pub replica_wait: std::time::Duration,
     /// Order outcome counters.
     pub metrics: OrderMetrics,
 }

@@ -2,18 +2,19 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use platform::contracts::{LineItem, order};
+use platform::contracts::{LineItem, MenuItem, order};
 use platform::http::{IdPath, Problem, ValidJson, text};
 use platform::outbox;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{ApiState, OrderRepresentation};
-use crate::domain::{Order, PricingError, price};
+use crate::domain::{Order, price};
 use crate::metrics::Outcome;
 use crate::{messages, repository};
 
@@ -150,6 +151,13 @@ fn created(order: &Order) -> OrderCreatedResponse {
 /// Pattern "finish processing after returning a response": the order, `OrderCreated` and
 /// both validation commands are written in one transaction through the outbox; the
 /// answer does not wait for the validating services.
+///
+/// The order is priced from the menu replica. A restaurant the replica does not know yet
+/// (created a moment ago) is waited for up to `orders.replica_wait_ms` (1 s); past that
+/// the order is accepted unpriced (`total_cents` null), priced and validated when the
+/// replica learns the restaurant, and rejected at its deadline if it never does.
+/// Availability over a synchronous check, and the client is never blamed (422) for the
+/// system's own replication lag.
 #[utoipa::path(
     post,
     path = "/v1/orders",
@@ -159,11 +167,11 @@ fn created(order: &Order) -> OrderCreatedResponse {
          description = "Makes the request safe to retry: a request with a key that already created an order answers that order (with `Idempotent-Replayed: true`) instead of creating another; the same key with a different order is refused (422)")
     ),
     responses(
-        (status = 201, description = "Accepted (PENDING); or, with an Idempotency-Key already used for the same order, that order again", body = OrderRepresentation,
+        (status = 201, description = "Accepted (PENDING; `total_cents` null while the restaurant is not in the menu replica yet); or, with an Idempotency-Key already used for the same order, that order again", body = OrderRepresentation,
          headers(("Location" = String, description = "The order's URL"), ("Idempotent-Replayed" = String, description = "`true` when the answer replays an earlier request with the same Idempotency-Key"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is invalid, the restaurant is not known (yet), or the Idempotency-Key was used for another order; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid, or the Idempotency-Key was used for another order; `field` names it", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -174,31 +182,34 @@ pub async fn create_order(
 ) -> Result<OrderCreatedResponse, Problem> {
     request.validate()?;
     let key = idempotency_key(&headers)?;
-    let mut client = platform::db::connection(&state.pool).await?;
-    if let Some(key) = key
-        && let Some(existing) = repository::find_by_idempotency_key(&**client, key).await?
-    {
-        return replay(
-            &existing,
-            request.consumer_id,
-            request.restaurant_id,
-            &request.line_items,
-        );
+    if let Some(key) = key {
+        let client = platform::db::connection(&state.pool).await?;
+        if let Some(existing) = repository::find_by_idempotency_key(&**client, key).await? {
+            return replay(
+                &existing,
+                request.consumer_id,
+                request.restaurant_id,
+                &request.line_items,
+            );
+        }
     }
-    let menu = repository::menu(&**client, request.restaurant_id).await?;
-    let total = price(menu.as_deref(), request.restaurant_id, &request.line_items).map_err(
-        |e @ PricingError::UnknownRestaurant(_)| {
-            Problem::invalid_field("restaurant_id", e.to_string())
-        },
-    )?;
+    let trace = traceparent(&headers);
+    let mut menu = menu_within(&state, request.restaurant_id).await?;
+    let mut client = platform::db::connection(&state.pool).await?;
+    let transaction = client.transaction().await?;
+    if menu.is_none() {
+        // Accepted to wait for the replica. The lock orders this against the replica
+        // learning the restaurant meanwhile, and the re-read sees it if it did.
+        repository::lock_restaurant(&*transaction, request.restaurant_id).await?;
+        menu = repository::menu(&*transaction, request.restaurant_id).await?;
+    }
+    let total = price(menu.as_deref(), request.restaurant_id, &request.line_items).ok();
     let order = Order::create(
         request.consumer_id,
         request.restaurant_id,
         request.line_items,
         total,
     );
-    let trace = traceparent(&headers);
-    let transaction = client.transaction().await?;
     if !repository::insert(&*transaction, &order, state.validation_deadline_ms, key).await? {
         // A concurrent request with the same key created its order first.
         drop(transaction);
@@ -216,19 +227,45 @@ pub async fn create_order(
             None => Err(Problem::unavailable(&"the order's key was taken; retry")),
         };
     }
-    outbox::append(
-        &transaction,
-        &[
-            messages::order_created(&order, trace),
-            messages::validate_consumer(&order, trace),
-            messages::validate_details(&order, trace),
-        ],
-    )
-    .await?;
+    match total {
+        Some(total) => {
+            outbox::append(
+                &transaction,
+                &messages::order_accepted(&order, total, trace),
+            )
+            .await?;
+        }
+        None => tracing::info!(
+            order_id = %order.id,
+            restaurant_id = %order.restaurant_id,
+            "order accepted unpriced; waiting for its restaurant to reach the replica"
+        ),
+    }
     transaction.commit().await?;
     state.metrics.count(Outcome::Created);
-    tracing::info!(order_id = %order.id, total_cents = total, "order accepted");
+    tracing::info!(order_id = %order.id, total_cents = ?total, "order accepted");
     Ok(created(&order))
+}
+
+/// How often a new order looks for its restaurant in the replica while it waits.
+const REPLICA_POLL: Duration = Duration::from_millis(20);
+
+/// The replica's menu of `restaurant`, looked for until `state.replica_wait` passes: a
+/// restaurant created a moment ago arrives within it, so the client sees a priced order.
+/// Each look takes a pooled connection for one query only, so waiting holds none.
+async fn menu_within(state: &ApiState, restaurant: Uuid) -> Result<Option<Vec<MenuItem>>, Problem> {
+    let deadline = Instant::now() + state.replica_wait;
+    loop {
+        let client = platform::db::connection(&state.pool).await?;
+        if let Some(menu) = repository::menu(&**client, restaurant).await? {
+            return Ok(Some(menu));
+        }
+        drop(client);
+        if Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(REPLICA_POLL).await;
+    }
 }
 
 /// An order; with `?expand=consumer` also its consumer, fetched from consumer-service

@@ -38,8 +38,10 @@ pub struct OrderRepresentation {
     pub restaurant_id: Uuid,
     /// What.
     pub line_items: Vec<LineItem>,
-    /// Total in cents, priced from the menu replica.
-    pub total_cents: i64,
+    /// Total in cents, priced from the menu replica; null while the restaurant is not in
+    /// the replica yet (order-service waits `orders.replica_wait_ms` for it when the order
+    /// is placed): the order is priced, and validated, as soon as it is.
+    pub total_cents: Option<i64>,
     /// PENDING, VALIDATED, REJECTED or CANCELLED.
     pub state: OrderState,
     /// Why it was rejected.

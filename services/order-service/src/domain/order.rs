@@ -83,8 +83,10 @@ pub struct Order {
     pub restaurant_id: Uuid,
     /// What.
     pub line_items: Vec<LineItem>,
-    /// Total, priced from the menu replica.
-    pub total_cents: i64,
+    /// Total, priced from the menu replica; `None` while the replica does not know the
+    /// restaurant yet (the order waits for it, PENDING, and its validation starts once
+    /// it is priced).
+    pub total_cents: Option<i64>,
     /// Where it is in its life.
     pub state: OrderState,
     /// consumer-service said yes.
@@ -130,12 +132,12 @@ pub fn price(
 }
 
 impl Order {
-    /// A new PENDING order.
+    /// A new PENDING order, priced (`Some`) or waiting for its restaurant (`None`).
     pub fn create(
         consumer_id: Uuid,
         restaurant_id: Uuid,
         line_items: Vec<LineItem>,
-        total_cents: i64,
+        total_cents: Option<i64>,
     ) -> Self {
         Self {
             id: Uuid::now_v7(),
@@ -167,6 +169,10 @@ impl Order {
             Validation::ConsumerRejected(reason) | Validation::DetailsRejected(reason) => {
                 Some(reason)
             }
+            Validation::DeadlinePassed if self.total_cents.is_none() => Some(format!(
+                "{} before the deadline",
+                PricingError::UnknownRestaurant(self.restaurant_id)
+            )),
             Validation::DeadlinePassed => Some("validation did not complete in time".to_owned()),
         };
         if let Some(reason) = rejection {
@@ -196,7 +202,17 @@ mod tests {
     use super::*;
 
     fn order() -> Order {
-        Order::create(Uuid::now_v7(), Uuid::now_v7(), vec![], 0)
+        Order::create(Uuid::now_v7(), Uuid::now_v7(), vec![], Some(0))
+    }
+
+    #[test]
+    fn an_order_never_priced_is_rejected_at_its_deadline_naming_the_restaurant() {
+        let mut o = Order::create(Uuid::now_v7(), Uuid::now_v7(), vec![], None);
+        let Transition::Rejected(reason) = o.apply(Validation::DeadlinePassed) else {
+            panic!("not rejected");
+        };
+        assert!(reason.contains(&o.restaurant_id.to_string()), "{reason}");
+        assert!(reason.contains("not known"), "{reason}");
     }
 
     #[test]

@@ -131,6 +131,12 @@ pub fn ensure_installed(progress: &dyn Fn(&str)) -> Result<()> {
     } else {
         packages.push("chromium".to_owned());
     }
+    // The README's walk-through (and its test) is a curl and jq script.
+    for tool in ["curl", "jq"] {
+        if !Path::new("/usr/bin").join(tool).is_file() {
+            packages.push(tool.to_owned());
+        }
+    }
     apt_install(progress, &packages)?;
     postgres_bin_dir()?;
     for (what, bin) in [
