@@ -101,12 +101,24 @@ impl Relay {
         // again on every reconnection. Sessions purge its queue when they fail; only a
         // producer in a fatal state is replaced.
         let mut sink: Option<KafkaSink> = None;
+        let mut dead_letter_topic_ready = false;
         let mut role = self.leadership.role();
         loop {
             if !stand_by(&self.metrics, &self.readiness, &mut role, &mut stop_rx).await {
                 break;
             }
             let started = std::time::Instant::now();
+            if !dead_letter_topic_ready {
+                // Created by the relay that may need it (brokers here do not auto-create
+                // topics); until it exists a dead letter waits, kept in its table.
+                let topic = self.settings.relay.dead_letter_topic.as_str();
+                match self.settings.kafka.ensure_topics(&[topic]).await {
+                    Ok(()) => dead_letter_topic_ready = true,
+                    Err(e) => {
+                        tracing::warn!(error = %e, topic, "cannot create the dead-letter topic yet")
+                    }
+                }
+            }
             if sink.as_ref().is_some_and(KafkaSink::is_fatal) {
                 tracing::warn!("replacing the Kafka producer after a fatal error");
                 sink = None;

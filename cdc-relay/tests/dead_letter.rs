@@ -283,3 +283,15 @@ async fn a_record_for_a_topic_not_created_yet_waits_for_it_and_keeps_its_place()
         .unwrap_or(0.0);
     assert_eq!(dead, 0.0, "nothing was dead-lettered");
 }
+
+/// Brokers here do not auto-create topics: the relay creates its dead-letter topic
+/// (`kafka.topics` shapes it) before it streams, so the first dead letter has somewhere
+/// to go.
+#[tokio::test]
+async fn the_relay_creates_its_dead_letter_topic() {
+    const OWN: &str = "relay.test.own-dead-letters";
+    let mut stack = stack_with_outbox().await;
+    assert_eq!(stack.partitions(OWN).unwrap(), 0, "not there before");
+    start_relay(&mut stack, &[("FTGO_RELAY__DEAD_LETTER_TOPIC", OWN)]).await;
+    assert_eq!(stack.partitions(OWN).unwrap(), 3, "kafka.topics.partitions");
+}

@@ -371,6 +371,22 @@ impl Stack {
             .await
     }
 
+    /// How many partitions the topic of `channel` has (0: it does not exist).
+    pub fn partitions(&self, channel: &str) -> Result<usize> {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", self.broker.bootstrap_servers())
+            .create()?;
+        let topic = self.topic(channel);
+        let metadata = consumer.fetch_metadata(Some(&topic), std::time::Duration::from_secs(10))?;
+        Ok(metadata
+            .topics()
+            .iter()
+            .filter(|t| t.error().is_none())
+            .map(|t| t.partitions().len())
+            .sum())
+    }
+
     /// Reads `channels` from the beginning; records name their channel (the topic without
     /// the stack's prefix).
     pub fn topic_reader(&self, channels: &[&str]) -> Result<TopicReader> {

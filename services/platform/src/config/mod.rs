@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use serde::de::DeserializeOwned;
 
-pub use settings::{DatabaseSettings, HttpSettings, KafkaSettings};
+pub use settings::{DatabaseSettings, HttpSettings, KafkaSettings, TopicSettings};
 
 use crate::{Error, Result};
 

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use rdkafka::ClientConfig;
 use rdkafka::ClientContext;
@@ -215,6 +216,32 @@ pub struct KafkaSettings {
     /// cluster without seeing each other's messages. Letters, digits, `.`, `_`, `-`.
     #[serde(default)]
     pub topic_prefix: String,
+    /// How the topics the processes create are made.
+    #[serde(default)]
+    pub topics: TopicSettings,
+}
+
+/// The shape of the topics the processes create (the brokers here do not auto-create
+/// topics; each service creates the channels it uses, the relay its dead-letter topic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TopicSettings {
+    /// Partitions of each topic created: the unit of parallelism of competing
+    /// consumers. -1: the broker's `num.partitions`.
+    pub partitions: i32,
+    /// Replication factor of each topic created. -1 (the default): the broker's
+    /// `default.replication.factor`, which a managed or multi-broker cluster sets (and a
+    /// fixed 1 would be refused where `min.insync.replicas` is 2).
+    pub replication_factor: i32,
+}
+
+impl Default for TopicSettings {
+    fn default() -> Self {
+        Self {
+            partitions: 3,
+            replication_factor: -1,
+        }
+    }
 }
 
 impl KafkaSettings {
@@ -234,6 +261,22 @@ impl KafkaSettings {
     /// need: `properties` are applied after each client's own settings, so they could
     /// otherwise silently weaken delivery (acks, idempotence, timeouts) or order per key.
     pub fn validate(&self) -> Result<()> {
+        for (key, value) in [
+            ("kafka.topics.partitions", self.topics.partitions),
+            (
+                "kafka.topics.replication_factor",
+                self.topics.replication_factor,
+            ),
+        ] {
+            if value == 0 || value < -1 {
+                return Err(Error::ConfigKey {
+                    key: key.into(),
+                    reason: format!(
+                        "must be positive, or -1 for the broker's default (got {value})"
+                    ),
+                });
+            }
+        }
         let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
         if !self.topic_prefix.chars().all(legal) || self.topic_prefix.len() > 100 {
             return Err(Error::ConfigKey {
@@ -282,6 +325,41 @@ impl KafkaSettings {
             config.set(key, value);
         }
         config
+    }
+
+    /// Creates the topics of `channels` (prefixed) that do not exist yet, shaped by
+    /// [`Self::topics`]; an existing topic is left as it is.
+    pub async fn ensure_topics(&self, channels: &[&str]) -> Result<()> {
+        use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+        use rdkafka::client::DefaultClientContext;
+        use rdkafka::error::RDKafkaErrorCode;
+        let admin: AdminClient<DefaultClientContext> =
+            self.create(&self.client_config(&[]), "admin client")?;
+        let names: Vec<String> = channels.iter().map(|c| self.topic(c)).collect();
+        let new: Vec<NewTopic<'_>> = names
+            .iter()
+            .map(|t| {
+                NewTopic::new(
+                    t,
+                    self.topics.partitions,
+                    TopicReplication::Fixed(self.topics.replication_factor),
+                )
+            })
+            .collect();
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let results = admin
+            .create_topics(&new, &options)
+            .await
+            .map_err(|e| Error::Kafka(format!("create topics: {e}")))?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => {
+                    return Err(Error::Kafka(format!("create topic {topic}: {code}")));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Creates an rdkafka client (`what` names it in the error). rdkafka's configuration

@@ -250,6 +250,7 @@ fn properties_that_weaken_delivery_are_refused_naming_the_property_and_safe_valu
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
         topic_prefix: String::new(),
+        topics: TopicSettings::default(),
     };
     for (key, value) in [
         ("enable_idempotence", "false"),
@@ -278,4 +279,29 @@ fn properties_that_weaken_delivery_are_refused_naming_the_property_and_safe_valu
     .unwrap_err()
     .to_string();
     assert!(error.contains("kafka.topic_prefix"), "{error}");
+    for (topics, key) in [
+        (
+            TopicSettings {
+                partitions: 0,
+                ..TopicSettings::default()
+            },
+            "kafka.topics.partitions",
+        ),
+        (
+            TopicSettings {
+                replication_factor: -2,
+                ..TopicSettings::default()
+            },
+            "kafka.topics.replication_factor",
+        ),
+    ] {
+        let error = KafkaSettings {
+            topics,
+            ..kafka(&[])
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains(key), "{error}");
+    }
 }

@@ -32,10 +32,6 @@ use crate::messaging::{
 use crate::outbox::{OutboxMode, OutboxSettings};
 use crate::{Error, Result};
 
-/// Partitions of the topics a service creates: the unit of parallelism of competing
-/// consumers.
-const TOPIC_PARTITIONS: i32 = 3;
-
 /// How often readiness re-checks the database and the broker.
 const READINESS_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -98,34 +94,13 @@ impl Platform {
         })
     }
 
-    /// Creates `topics` if missing (Kafka here does not auto-create topics): the service
-    /// makes sure the channels it uses exist before it uses them.
+    /// Creates `topics`, and the dead-letter topic, if missing (Kafka here does not
+    /// auto-create topics): the service makes sure the channels it uses exist before it
+    /// uses them, shaped by `kafka.topics`.
     pub async fn ensure_topics(&self, topics: &[&str]) -> Result<()> {
-        use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-        use rdkafka::client::DefaultClientContext;
-        use rdkafka::error::RDKafkaErrorCode;
-        let admin: AdminClient<DefaultClientContext> = self
-            .kafka
-            .create(&self.kafka.client_config(&[]), "admin client")?;
-        let names: Vec<String> = topics.iter().map(|t| self.kafka.topic(t)).collect();
-        let new: Vec<NewTopic<'_>> = names
-            .iter()
-            .map(|t| NewTopic::new(t, TOPIC_PARTITIONS, TopicReplication::Fixed(1)))
-            .collect();
-        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-        let results = admin
-            .create_topics(&new, &options)
-            .await
-            .map_err(|e| Error::Kafka(format!("create topics: {e}")))?;
-        for result in results {
-            match result {
-                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((topic, code)) => {
-                    return Err(Error::Kafka(format!("create topic {topic}: {code}")));
-                }
-            }
-        }
-        Ok(())
+        let mut channels = topics.to_vec();
+        channels.push(channels::DEAD_LETTER);
+        self.kafka.ensure_topics(&channels).await
     }
 
     async fn migrate_all<F, Fut>(
