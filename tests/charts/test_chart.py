@@ -466,6 +466,33 @@ def test_network_policies_allow_exactly_the_documented_flows(rendered):
             assert egress_ports(f"{release}-{svc}") == backend | extra, svc
 
 
+# Where the API server listens, by distribution: what the relays' egress must allow by
+# default (issue 16, item 1: minikube's 8443 was missing, so relays never got their Lease).
+API_SERVER_PORTS = {"managed clusters (GKE, EKS, AKS)": 443, "kubeadm, kind": 6443, "minikube": 8443}
+
+
+def test_relays_reach_the_api_server_of_managed_kubeadm_and_minikube_clusters(rendered):
+    """By default each relay's NetworkPolicy lets it reach the Kubernetes API on the port
+    the API server listens on in every documented cluster, and values.yaml says why each
+    port is there."""
+    release = VALUE_SETS["defaults"][0]
+    policies = {d["metadata"]["name"]: d for d in rendered["defaults"] if d["kind"] == "NetworkPolicy"}
+    for svc in SERVICES:
+        relay = policies[f"{release}-{svc}-relay"]
+        # The relay policy's egress: PostgreSQL, Kafka, then the API server (any address).
+        *_, api_rule = relay["spec"]["egress"]
+        assert "to" not in api_rule, "the API server's address differs per cluster: any address by default"
+        api_ports = {p["port"] for p in api_rule["ports"]}
+        for where, port in API_SERVER_PORTS.items():
+            assert port in api_ports, f"{svc} relay cannot reach the API server of {where} on {port}"
+    text = (CHART / "values.yaml").read_text()
+    comment = text[: text.index("  kubernetesApiPorts:")].rsplit("kubernetesApiTo", 1)[0]
+    comment = comment[comment.rindex("# Relays read and renew their Lease") :]
+    for port in API_SERVER_PORTS.values():
+        assert re.search(rf"#\s+{port}\s+-", comment), f"values.yaml does not say why {port} is allowed"
+    assert "minikube" in comment and "kind" in comment
+
+
 def test_relays_elect_a_leader_through_a_lease_with_least_privilege(rendered):
     """Each database's relays share one Lease, named after their Deployment; they run as
     a ServiceAccount that may create Leases and get/update only those; the pod's own name
