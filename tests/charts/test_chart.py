@@ -778,6 +778,43 @@ def test_tilt_build_context_holds_the_workspace(tilt):
         assert ref.split("/")[-1] in packages, ref
 
 
+# --- README commands -------------------------------------------------------------------
+
+
+def readme_shell_lines() -> list[str]:
+    """Every line of the README's ```sh blocks, continuation lines joined."""
+    text = (ROOT / "README.md").read_text()
+    lines: list[str] = []
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            lines.append(line.split(" #")[0].strip())
+    return [line for line in lines if line]
+
+
+def test_readme_builds_images_kind_can_load():
+    """Every image build in the README (and in the Dockerfiles' own usage lines) leaves out
+    BuildKit's provenance attestation, which `kind load docker-image` cannot import from
+    Docker's containerd image store (kind#3795), or the images go in as archives; and the
+    README says BuildKit is required."""
+    builds = [line for line in readme_shell_lines() if re.search(r"\bdocker (buildx )?build\b", line)]
+    assert len(builds) >= 4, builds
+    archive_load = any("kind load image-archive" in line for line in readme_shell_lines())
+    for line in builds:
+        if "docker buildx build" in line:
+            assert "--load" in line, line
+        assert "--provenance=false" in line or archive_load, f"README builds with an attestation: {line}"
+    for dockerfile in ROOT.glob("**/Dockerfile"):
+        if "target" in dockerfile.parts:
+            continue
+        usage = [l for l in dockerfile.read_text().splitlines() if re.search(r"docker (buildx )?build", l)]
+        for line in usage:
+            assert "--provenance=false" in line, f"{dockerfile.relative_to(ROOT)}: {line}"
+    text = (ROOT / "README.md").read_text()
+    kubernetes = text[text.index("## Kubernetes") :]
+    assert re.search(r"need[s]? BuildKit", kubernetes), "README does not say BuildKit is required"
+    report(f"README: {len(builds)} image builds without provenance attestations")
+
+
 # --- Tiltfile --------------------------------------------------------------------------
 
 # Python constructs that are not Starlark: the Tiltfile must not use them, so evaluating it
