@@ -826,6 +826,10 @@ NOT_STARLARK = (
 )
 
 
+# The Kubernetes version the stand-in for `kubectl version` reports.
+STUB_SERVER_VERSION = "v1.33.9"
+
+
 class TiltStub:
     """Stand-ins for the Tilt builtins the Tiltfile calls; they record what it asks for."""
 
@@ -844,8 +848,16 @@ class TiltStub:
             assert ref not in self.images, f"image {ref} built twice"
             self.images[ref] = {"context": context, "dockerfile": dockerfile, "only": list(only), **kwargs}
 
-        def helm(path, name=None, namespace=None, values=(), set=(), **kwargs):
-            call = {"path": path, "name": name, "namespace": namespace, "values": list(values), "set": list(set)}
+        def helm(path, name=None, namespace=None, values=(), set=(), kube_version="", **kwargs):
+            assert not kwargs, f"helm() arguments Tilt does not take: {kwargs}"
+            call = {
+                "path": path,
+                "name": name,
+                "namespace": namespace,
+                "values": list(values),
+                "set": list(set),
+                "kube_version": kube_version,
+            }
             self.helm_calls.append(call)
             return ("helm", len(self.helm_calls) - 1)
 
@@ -862,7 +874,16 @@ class TiltStub:
 
         def local(command, quiet=False, **kwargs):
             self.local_calls.append(command)
+            if command.startswith("kubectl version"):
+                # What `kubectl version -o json` prints for a cluster at STUB_SERVER_VERSION.
+                return json.dumps({
+                    "clientVersion": {"major": "1", "minor": "36", "gitVersion": "v1.36.0"},
+                    "serverVersion": {"major": "1", "minor": "33", "gitVersion": STUB_SERVER_VERSION},
+                })
             return ""
+
+        def decode_json(text):
+            return json.loads(str(text))
 
         return {
             "allow_k8s_contexts": allow_k8s_contexts,
@@ -871,6 +892,7 @@ class TiltStub:
             "k8s_yaml": k8s_yaml,
             "k8s_resource": k8s_resource,
             "local": local,
+            "decode_json": decode_json,
         }
 
 
@@ -883,6 +905,16 @@ def tilt() -> TiltStub:
     stub = TiltStub()
     exec(compile(tree, "Tiltfile", "exec"), {"__builtins__": {}, **stub.builtins()})
     return stub
+
+
+def test_tiltfile_renders_the_chart_for_the_cluster_kubernetes_version(tilt):
+    """Tilt's helm() runs `helm template`, which knows no cluster: without kube_version,
+    Helm 3.8-3.11 (and 4.0.0) assume a Kubernetes older than the chart's kubeVersion and
+    refuse to render (issue 16, item 3). The Tiltfile asks the cluster and passes it on."""
+    (call,) = tilt.helm_calls
+    assert call["kube_version"] == STUB_SERVER_VERSION, call
+    assert any(c.startswith("kubectl version -o json") for c in tilt.local_calls), tilt.local_calls
+    report(f"Tiltfile: helm(kube_version=) from `kubectl version` ({call['kube_version']})")
 
 
 def workloads_of(docs: list[dict]) -> dict[str, dict]:
