@@ -610,6 +610,34 @@ def test_grafana_dashboard_config_map_holds_the_dashboard(rendered):
     assert dashboard["uid"] == "ftgo-overview" and dashboard["panels"]
 
 
+def promql_expressions() -> dict[str, list[str]]:
+    """Every PromQL expression of the monitoring files: the Grafana dashboard's targets,
+    the console's `query` calls and graphs, the alert rules."""
+    dashboard = json.loads((CHART / "files/grafana/ftgo-overview.json").read_text())
+    grafana = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", []) if "expr" in t]
+    console = re.findall(r"`([^`]+)`", (CHART / "files/consoles/ftgo-overview.html").read_text())
+    console += re.findall(r"expr:\s*'([^']+)'", (CHART / "files/consoles/ftgo-overview.html").read_text())
+    alerts = [r["expr"] for g in yaml.safe_load((CHART / "files/alerts.yaml").read_text())["groups"] for r in g["rules"]]
+    return {"grafana": grafana, "console": console, "alerts": alerts}
+
+
+def test_no_dashboard_aggregates_relay_streaming_with_min():
+    """With a standby per database (relay.replicas 2) one pod of each relay reports
+    ftgo_relay_streaming 0 at all times: `min` over a relay's pods is always 0 and showed
+    every relay as not streaming (issue 16, item 4). Dashboards, console and alerts use
+    `max` (some replica streams), as the alert always did."""
+    found = 0
+    for source, exprs in promql_expressions().items():
+        for expr in exprs:
+            if "ftgo_relay_streaming" not in expr:
+                continue
+            found += 1
+            assert not re.search(r"\b(min|avg)\s*(by|without)?\s*(\([^()]*\))?\s*\(\s*ftgo_relay_streaming", expr), f"{source}: {expr}"
+            assert re.search(r"\bmax\s+by\s*\([^)]*\bservice\b[^)]*\)\s*\(\s*ftgo_relay_streaming", expr), f"{source}: {expr}"
+    assert found >= 3, f"ftgo_relay_streaming used {found} times"
+    report(f"relay streaming: {found} expressions aggregate with max over a relay's pods")
+
+
 def test_schema_refuses_bad_values_naming_them():
     for values, named in BAD_VALUES:
         with pytest.raises(helm.HelmError) as refused:
