@@ -97,8 +97,9 @@ VALUE_SETS: dict[str, tuple[str, str, dict]] = {
                 "formats": {"order-service.replies": "json"},
             },
             "metrics": {
-                "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus"}},
-                "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus"}},
+                "release": "kube-prometheus",
+                "serviceMonitor": {"enabled": True, "labels": {"team": "shop"}},
+                "prometheusRule": {"enabled": True},
                 "grafanaDashboard": {"enabled": True},
             },
         },
@@ -585,6 +586,34 @@ def test_monitoring_objects_point_at_real_ports(rendered):
     # A standby never streams: the alert is on no replica of a relay streaming.
     assert any(re.search(r"max by \(namespace, service\) \(ftgo_relay_streaming", e) for e in exprs), exprs
     assert any("ftgo_relay_replication_lag_bytes" in e for e in exprs)
+
+
+def test_prometheus_operator_objects_carry_the_kube_prometheus_stack_release_label():
+    """kube-prometheus-stack's Prometheus selects ServiceMonitors and PrometheusRules by
+    `release: <its release>`; without the label both are ignored (issue 16, item 6).
+    metrics.release renders it (default kube-prometheus-stack), "" leaves it out, and an
+    explicit `release` in an object's own labels wins."""
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert defaults["metrics"]["release"] == "kube-prometheus-stack"
+    enabled = {"serviceMonitor": {"enabled": True}, "prometheusRule": {"enabled": True}}
+    cases = [
+        ({}, "kube-prometheus-stack", "kube-prometheus-stack"),
+        ({"release": "monitoring"}, "monitoring", "monitoring"),
+        ({"release": ""}, None, None),
+        ({"serviceMonitor": {"enabled": True, "labels": {"release": "mine"}}}, "mine", "kube-prometheus-stack"),
+    ]
+    for metrics, monitor_release, rule_release in cases:
+        docs = documents(render({"metrics": deep_merge(enabled, metrics)}, "ftgo", "ftgo"))
+        labels = {d["kind"]: d["metadata"]["labels"] for d in docs if d["kind"] in CRD_KINDS}
+        assert labels["ServiceMonitor"].get("release") == monitor_release, (metrics, labels)
+        assert labels["PrometheusRule"].get("release") == rule_release, (metrics, labels)
+        for kind_labels in labels.values():
+            assert kind_labels["app.kubernetes.io/instance"] == "ftgo"
+    values = VALUE_SETS["production"][2]
+    for doc in (d for d in documents(render(values, "shop", "prod")) if d["kind"] in CRD_KINDS):
+        assert doc["metadata"]["labels"]["release"] == "kube-prometheus", doc["kind"]
+    text = (ROOT / "README.md").read_text()
+    assert "metrics.release" in text and "kube-prometheus-stack" in text, "README does not document metrics.release"
 
 
 def test_prometheus_rule_embeds_the_shared_alert_file_unchanged(rendered):

@@ -162,3 +162,13 @@ app.kubernetes.io/name: {{ .name }}
   readOnly: true
 {{- end }}
 {{- end -}}
+
+{{/* Labels of a Prometheus operator object: `release: metrics.release` (what
+     kube-prometheus-stack's Prometheus selects by), overridden and extended by the
+     object's own `labels` value. (dict "root" $ "labels" .Values.metrics.serviceMonitor.labels) */}}
+{{- define "ftgo.monitoringLabels" -}}
+{{- $labels := dict -}}
+{{- with .root.Values.metrics.release }}{{ $_ := set $labels "release" . }}{{ end -}}
+{{- $labels = merge (deepCopy (.labels | default dict)) $labels -}}
+{{- with $labels }}{{ toYaml . }}{{ end -}}
+{{- end -}}
