@@ -158,6 +158,7 @@ BAD_VALUES = [
     ),
     ({"messaging": {"defaultFormat": "xml"}}, "/messaging/defaultFormat"),
     ({"messaging": {"formats": {"order.events": "avro"}}}, "/messaging/formats/order.events"),
+    ({"podDisruptionBudget": {"unhealthyPodEvictionPolicy": "Never"}}, "/podDisruptionBudget/unhealthyPodEvictionPolicy"),
     ({"unknownKey": True}, "unknownKey"),
 ]
 
@@ -541,8 +542,34 @@ def test_relays_elect_a_leader_through_a_lease_with_least_privilege(rendered):
                     if merged["relay"]["replicas"] > merged["podDisruptionBudget"]["minAvailable"]
                     else {"maxUnavailable": 1}
                 )
-                assert {k: v for k, v in budgets[0]["spec"].items() if k != "selector"} == expected
+                ignored = ("selector", "unhealthyPodEvictionPolicy")  # the latter: next test
+                assert {k: v for k, v in budgets[0]["spec"].items() if k not in ignored} == expected
     report(f"relay leader election: {len(VALUE_SETS)} value sets, one Lease per database, least-privilege Role")
+
+
+def test_unready_pods_never_block_a_drain(rendered):
+    """A Kafka or PostgreSQL outage makes every service pod unready; with Kubernetes'
+    default unhealthyPodEvictionPolicy (IfHealthyBudget) the budgets then block every
+    eviction and `kubectl drain` hangs (issue 16, item 7). Every budget, for services and
+    relays, lets unready pods go (AlwaysAllow by default, a value)."""
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert defaults["podDisruptionBudget"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+    checked = 0
+    for name, docs in rendered.items():
+        merged = deep_merge(defaults, VALUE_SETS[name][2])
+        budgets = [d for d in docs if d["kind"] == "PodDisruptionBudget"]
+        if not merged["podDisruptionBudget"]["enabled"]:
+            assert not budgets, name
+            continue
+        for deployment in (d for d in docs if d["kind"] == "Deployment"):
+            labels = deployment["spec"]["template"]["metadata"]["labels"]
+            (budget,) = [b for b in budgets if selects(b["spec"]["selector"], labels)]
+            policy = budget["spec"].get("unhealthyPodEvictionPolicy")
+            assert policy == merged["podDisruptionBudget"]["unhealthyPodEvictionPolicy"], (name, budget["metadata"]["name"])
+            checked += 1
+    docs = documents(render({"podDisruptionBudget": {"unhealthyPodEvictionPolicy": "IfHealthyBudget"}}, "ftgo", "ftgo"))
+    assert {d["spec"]["unhealthyPodEvictionPolicy"] for d in docs if d["kind"] == "PodDisruptionBudget"} == {"IfHealthyBudget"}
+    report(f"PodDisruptionBudgets: {checked} workloads' budgets let unready pods be evicted")
 
 
 def test_services_write_and_relays_read_the_outbox_in_one_mode(rendered):
