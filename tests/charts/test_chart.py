@@ -59,6 +59,7 @@ VALUE_SETS: dict[str, tuple[str, str, dict]] = {
                 },
                 "secretConfig": {"existingSecret": "ftgo-kafka", "key": "kafka.yaml"},
                 "caSecret": {"existingSecret": "kafka-ca", "key": "ca.crt"},
+                "topics": {"partitions": 6, "replicationFactor": 3},
             },
             "services": {
                 "order-service": {
@@ -159,6 +160,8 @@ BAD_VALUES = [
     ({"messaging": {"defaultFormat": "xml"}}, "/messaging/defaultFormat"),
     ({"messaging": {"formats": {"order.events": "avro"}}}, "/messaging/formats/order.events"),
     ({"podDisruptionBudget": {"unhealthyPodEvictionPolicy": "Never"}}, "/podDisruptionBudget/unhealthyPodEvictionPolicy"),
+    ({"kafka": {"topics": {"partitions": 0}}}, "/kafka/topics/partitions"),
+    ({"kafka": {"topics": {"replicationFactor": 0}}}, "/kafka/topics/replicationFactor"),
     ({"unknownKey": True}, "unknownKey"),
 ]
 
@@ -323,6 +326,41 @@ def test_kafka_security_settings_come_from_values_and_mounted_secrets(rendered):
                 assert env[variable]["value"] == path, (name, variable)
         if secret_config or ca:
             report(f"{name}: Kafka SASL/TLS settings from Secrets {secret_config}, {ca}")
+
+
+def settings_variable(path: str) -> str:
+    """The FTGO_* variable of a settings key (README, "Configuration"): `_` after the
+    prefix, `__` between levels, names upper-cased."""
+    return "FTGO_" + "__".join(part.upper() for part in path.split("."))
+
+
+def test_topic_partitions_and_replication_factor_reach_every_service_and_relay(rendered):
+    """kafka.topics.partitions / replicationFactor are chart values (replication factor 1
+    was hard-coded: refused under min.insync.replicas=2 with acks=all, and by managed
+    Kafka; issue 16, item 9) and reach every service and relay as the variables of the
+    settings kafka.topics.partitions and kafka.topics.replication_factor."""
+    variables = {
+        settings_variable("kafka.topics.partitions"): "partitions",
+        settings_variable("kafka.topics.replication_factor"): "replicationFactor",
+    }
+    assert set(variables) == {"FTGO_KAFKA__TOPICS__PARTITIONS", "FTGO_KAFKA__TOPICS__REPLICATION_FACTOR"}
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert defaults["kafka"]["topics"] == {"partitions": 3, "replicationFactor": -1}
+    seen = set()
+    for name, docs in rendered.items():
+        topics = deep_merge(defaults, VALUE_SETS[name][2])["kafka"]["topics"]
+        for deployment in (d for d in docs if d["kind"] == "Deployment"):
+            env = env_of(containers(deployment)[0])
+            for variable, key in variables.items():
+                assert env[variable]["value"] == str(topics[key]), (name, deployment["metadata"]["name"], variable)
+            seen.add((topics["partitions"], topics["replicationFactor"]))
+    assert len(seen) >= 3, seen  # defaults, dev (one broker), production
+    # values.yaml documents both and the variables they become.
+    text = (CHART / "values.yaml").read_text()
+    block = text[text.index("  topics:") - 1500 : text.index("    replicationFactor:")]
+    for variable in variables:
+        assert variable in block, f"values.yaml does not name {variable}"
+    report(f"Kafka topics: partitions and replication factor on every workload ({sorted(seen)})")
 
 
 def test_relays_read_the_configured_outbox_layout(rendered):

@@ -68,6 +68,11 @@ seccompProfile:
   value: /var/run/secrets/ftgo/database/password
 - name: FTGO_KAFKA__BROKERS
   value: {{ $root.Values.kafka.brokers | quote }}
+# Topics created when missing (values.yaml kafka.topics; -1 = the broker's default).
+- name: FTGO_KAFKA__TOPICS__PARTITIONS
+  value: {{ $root.Values.kafka.topics.partitions | quote }}
+- name: FTGO_KAFKA__TOPICS__REPLICATION_FACTOR
+  value: {{ $root.Values.kafka.topics.replicationFactor | quote }}
 {{- range $key, $value := $root.Values.kafka.properties }}
 - name: {{ printf "FTGO_KAFKA__PROPERTIES__%s" ($key | replace "." "_" | upper) }}
   value: {{ $value | quote }}
