@@ -93,6 +93,13 @@ VALUE_SETS: dict[str, tuple[str, str, dict]] = {
                 ],
                 "kafkaPorts": [9093],
             },
+            # Zones are a must, nodes a must: three zones, a node per replica.
+            "scheduling": {
+                "topologySpreadConstraints": [
+                    {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule", "minDomains": 3},
+                ],
+                "podAntiAffinity": "required",
+            },
             "messaging": {
                 "defaultFormat": "protobuf",
                 "formats": {"order-service.replies": "json"},
@@ -117,6 +124,7 @@ VALUE_SETS: dict[str, tuple[str, str, dict]] = {
             "grpc": {"port": 9000},
             "relay": {"replicas": 1, "metricsPort": 9100},
             "service": {"type": "NodePort"},
+            "scheduling": {"topologySpreadConstraints": [], "podAntiAffinity": "none"},
         },
     ),
     # Databases without logical replication: the relays poll the outbox tables.
@@ -162,6 +170,12 @@ BAD_VALUES = [
     ({"podDisruptionBudget": {"unhealthyPodEvictionPolicy": "Never"}}, "/podDisruptionBudget/unhealthyPodEvictionPolicy"),
     ({"kafka": {"topics": {"partitions": 0}}}, "/kafka/topics/partitions"),
     ({"kafka": {"topics": {"replicationFactor": 0}}}, "/kafka/topics/replicationFactor"),
+    (
+        {"scheduling": {"topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                                                        "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {}}]}},
+        "labelSelector",
+    ),
+    ({"scheduling": {"podAntiAffinity": "sometimes"}}, "/scheduling/podAntiAffinity"),
     ({"unknownKey": True}, "unknownKey"),
 ]
 
@@ -608,6 +622,56 @@ def test_unready_pods_never_block_a_drain(rendered):
     docs = documents(render({"podDisruptionBudget": {"unhealthyPodEvictionPolicy": "IfHealthyBudget"}}, "ftgo", "ftgo"))
     assert {d["spec"]["unhealthyPodEvictionPolicy"] for d in docs if d["kind"] == "PodDisruptionBudget"} == {"IfHealthyBudget"}
     report(f"PodDisruptionBudgets: {checked} workloads' budgets let unready pods be evicted")
+
+
+def test_replicas_spread_over_nodes_and_zones(rendered):
+    """A service's replicas, and a relay's Lease holder and standby, could all land on one
+    node (issue 16, item 11). Every Deployment carries the configured topology spread
+    constraints and anti-affinity, each selecting exactly that workload's own pods; by
+    default as preferences (node and zone, ScheduleAnyway; preferred anti-affinity per
+    node), so a one-node kind or minikube cluster still schedules everything."""
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert {c["topologyKey"] for c in defaults["scheduling"]["topologySpreadConstraints"]} == {
+        "kubernetes.io/hostname",
+        "topology.kubernetes.io/zone",
+    }
+    assert {c["whenUnsatisfiable"] for c in defaults["scheduling"]["topologySpreadConstraints"]} == {"ScheduleAnyway"}
+    assert defaults["scheduling"]["podAntiAffinity"] == "preferred"
+    modes = set()
+    for name, docs in rendered.items():
+        scheduling = deep_merge(defaults, VALUE_SETS[name][2])["scheduling"]
+        deployments = [d for d in docs if d["kind"] == "Deployment"]
+        pods = {d["metadata"]["name"]: d["spec"]["template"]["metadata"]["labels"] for d in deployments}
+        for deployment in deployments:
+            own = deployment["metadata"]["name"]
+            spec = pod_spec(deployment)
+
+            def selects_only_own(selector: dict) -> bool:
+                return [p for p, labels in pods.items() if selects(selector, labels)] == [own]
+
+            constraints = spec.get("topologySpreadConstraints", [])
+            assert len(constraints) == len(scheduling["topologySpreadConstraints"]), (name, own)
+            for constraint, wanted in zip(constraints, scheduling["topologySpreadConstraints"]):
+                assert {k: v for k, v in constraint.items() if k not in ("labelSelector", "matchLabelKeys")} == wanted
+                assert selects_only_own(constraint["labelSelector"]), (name, own, constraint)
+                assert constraint["matchLabelKeys"] == ["pod-template-hash"]
+            anti = spec.get("affinity", {}).get("podAntiAffinity", {})
+            mode = scheduling["podAntiAffinity"]
+            modes.add(mode)
+            if mode == "none":
+                assert not anti, (name, own)
+            elif mode == "preferred":
+                (term,) = anti["preferredDuringSchedulingIgnoredDuringExecution"]
+                assert term["weight"] == 100
+                assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+                assert selects_only_own(term["podAffinityTerm"]["labelSelector"]), (name, own)
+                assert "requiredDuringSchedulingIgnoredDuringExecution" not in anti
+            else:
+                (term,) = anti["requiredDuringSchedulingIgnoredDuringExecution"]
+                assert term["topologyKey"] == "kubernetes.io/hostname"
+                assert selects_only_own(term["labelSelector"]), (name, own)
+    assert modes == {"preferred", "required", "none"}, modes
+    report(f"scheduling: every workload spread over nodes and zones ({len(rendered)} value sets; anti-affinity {sorted(modes)})")
 
 
 def test_services_write_and_relays_read_the_outbox_in_one_mode(rendered):

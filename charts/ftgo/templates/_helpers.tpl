@@ -177,3 +177,33 @@ app.kubernetes.io/name: {{ .name }}
 {{- $labels = merge (deepCopy (.labels | default dict)) $labels -}}
 {{- with $labels }}{{ toYaml . }}{{ end -}}
 {{- end -}}
+
+{{/* Scheduling of one workload's pods: spread over nodes and zones, anti-affinity on a
+     node (values.yaml scheduling). (dict "root" $ "name" "order-service") */}}
+{{- define "ftgo.scheduling" -}}
+{{- $scheduling := .root.Values.scheduling -}}
+{{- $selector := dict "matchLabels" (include "ftgo.selector" . | fromYaml) -}}
+{{- with $scheduling.topologySpreadConstraints }}
+topologySpreadConstraints:
+{{- range . }}
+  - {{- toYaml (merge (dict "labelSelector" $selector "matchLabelKeys" (list "pod-template-hash")) .) | nindent 4 }}
+{{- end }}
+{{- end }}
+{{- if eq $scheduling.podAntiAffinity "preferred" }}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            {{- toYaml $selector | nindent 12 }}
+{{- else if eq $scheduling.podAntiAffinity "required" }}
+affinity:
+  podAntiAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+      - topologyKey: kubernetes.io/hostname
+        labelSelector:
+          {{- toYaml $selector | nindent 10 }}
+{{- end }}
+{{- end -}}
