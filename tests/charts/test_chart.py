@@ -32,7 +32,46 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "ftgo"
-KUBE_VERSION = "1.30.0"
+# kind releases and the node images their release notes list, by digest
+# (https://github.com/kubernetes-sigs/kind/releases/tag/v0.33.0). k8s/kind-cluster.yaml
+# must pin one of these for the release the README names.
+KIND_NODE_IMAGES = {
+    "v0.33.0": {
+        "v1.37.0": "sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5",
+        "v1.36.4": "sha256:099e049362a1526b2db71494e1947aae99bd16290d7c895f2b7ea312e3cbfaed",
+        "v1.35.8": "sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0",
+        "v1.34.11": "sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d",
+    },
+}
+
+
+def chart_kube_floor() -> str:
+    """The lowest Kubernetes the chart accepts (Chart.yaml kubeVersion ">=X.Y.Z-0")."""
+    constraint = yaml.safe_load((CHART / "Chart.yaml").read_text())["kubeVersion"]
+    match = re.fullmatch(r">=\s*(\d+\.\d+\.\d+)(-0)?", constraint)
+    assert match, f"kubeVersion {constraint!r}: expected a floor only"
+    return match.group(1)
+
+
+def kind_node_image() -> str:
+    (node,) = yaml.safe_load((ROOT / "k8s/kind-cluster.yaml").read_text())["nodes"]
+    return node["image"]
+
+
+def kind_node_version() -> str:
+    """The Kubernetes version of the kind node image, e.g. 1.36.4."""
+    match = re.match(r"kindest/node:v(\d+\.\d+\.\d+)", kind_node_image())
+    assert match, kind_node_image()
+    return match.group(1)
+
+
+def minor(version: str) -> str:
+    return ".".join(version.split(".")[:2]) + ".0"
+
+
+# The chart is checked against the lowest Kubernetes it accepts and against the one the
+# kind cluster of the README runs.
+KUBE_VERSIONS = sorted({minor(chart_kube_floor()), minor(kind_node_version())})
 SERVICES = ["order-service", "consumer-service", "restaurant-service"]
 
 # Value sets besides the defaults: (release, namespace, values).
@@ -230,9 +269,10 @@ def report(line: str) -> None:
 # --- Helm -----------------------------------------------------------------------------
 
 
-def test_lint_is_clean():
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+def test_lint_is_clean(kube_version):
     for name, (_, ns, values) in VALUE_SETS.items():
-        result = helm.lint(str(CHART), values, strict=True, namespace=ns, kube_version=f"v{KUBE_VERSION}")
+        result = helm.lint(str(CHART), values, strict=True, namespace=ns, kube_version=f"v{kube_version}")
         problems = [m for m in result["messages"] if m["severity"] >= 2]
         assert not result["errors"] and not problems, f"{name}: {result}"
 
@@ -825,10 +865,11 @@ def tool(name: str) -> str:
 CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
 
 
-def test_manifests_pass_strict_kubernetes_validation(out_dir):
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+def test_manifests_pass_strict_kubernetes_validation(out_dir, kube_version):
     files = sorted(out_dir.glob("*.yaml")) + sorted((ROOT / "k8s/deps").glob("*.yaml"))
     run = subprocess.run(
-        [tool("kubernetes-validate"), "-k", KUBE_VERSION, "--strict", *map(str, files)],
+        [tool("kubernetes-validate"), "-k", kube_version, "--strict", *map(str, files)],
         capture_output=True,
         text=True,
     )
@@ -849,7 +890,7 @@ def test_manifests_pass_strict_kubernetes_validation(out_dir):
         and not any(f"kind {k} " in line for k in CRD_KINDS)
     ]
     assert not unexplained, unexplained
-    report(f"kubernetes-validate --strict {KUBE_VERSION}: {passed} manifests passed in {len(files)} files")
+    report(f"kubernetes-validate --strict {kube_version}: {passed} manifests passed in {len(files)} files")
 
 
 def test_checkov_finds_no_failed_check(out_dir):
@@ -999,6 +1040,27 @@ def test_readme_builds_images_kind_can_load():
     kubernetes = text[text.index("## Kubernetes") :]
     assert re.search(r"need[s]? BuildKit", kubernetes), "README does not say BuildKit is required"
     report(f"README: {len(builds)} image builds without provenance attestations")
+
+
+def test_kind_node_image_is_pinned_by_digest_for_the_readme_kind_release():
+    """kind supports a node image only with the kind release that built it, and a tag may
+    later name an image built for another release: k8s/kind-cluster.yaml pins the image by
+    the digest the release notes of the kind release the README names list (issue 16,
+    item 12), for a Kubernetes the chart accepts."""
+    text = (ROOT / "README.md").read_text()
+    named = set(re.findall(r"\*\*kind\*\* (v\d+\.\d+\.\d+)", text))
+    assert len(named) == 1, f"the README names kind releases {named}"
+    (release,) = named
+    assert release in KIND_NODE_IMAGES, f"no node images known for kind {release}"
+    image = kind_node_image()
+    match = re.fullmatch(r"kindest/node:(v[0-9.]+)@(sha256:[0-9a-f]{64})", image)
+    assert match, f"kind node image not pinned by digest: {image}"
+    tag, digest = match.groups()
+    assert KIND_NODE_IMAGES[release].get(tag) == digest, f"{image} is not among kind {release}'s images"
+    assert f"Kubernetes {kind_node_version()}" in text, "the README does not say which Kubernetes kind runs"
+    floor = tuple(map(int, chart_kube_floor().split(".")))
+    assert tuple(map(int, kind_node_version().split("."))) >= floor
+    report(f"kind {release}: node image {tag}@{digest[:19]}…, chart checked for Kubernetes {KUBE_VERSIONS}")
 
 
 # --- Tiltfile --------------------------------------------------------------------------
