@@ -74,6 +74,16 @@ def minor(version: str) -> str:
 KUBE_VERSIONS = sorted({minor(chart_kube_floor()), minor(kind_node_version())})
 SERVICES = ["order-service", "consumer-service", "restaurant-service"]
 
+def deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
 # Value sets besides the defaults: (release, namespace, values).
 VALUE_SETS: dict[str, tuple[str, str, dict]] = {
     "defaults": ("ftgo", "ftgo", {}),
@@ -143,6 +153,19 @@ VALUE_SETS: dict[str, tuple[str, str, dict]] = {
                 "defaultFormat": "protobuf",
                 "formats": {"order-service.replies": "json"},
             },
+            # The entry point through an in-cluster Ingress controller, with TLS.
+            "ingress": {
+                "enabled": True,
+                "className": "traefik",
+                "host": "shop.example.com",
+                "tls": [{"secretName": "shop-tls", "hosts": ["shop.example.com"]}],
+                "from": [
+                    {
+                        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}},
+                        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "traefik"}},
+                    }
+                ],
+            },
             "metrics": {
                 "release": "kube-prometheus",
                 "serviceMonitor": {"enabled": True, "labels": {"team": "shop"}},
@@ -174,6 +197,33 @@ VALUE_SETS: dict[str, tuple[str, str, dict]] = {
     ),
     # What the Tiltfile installs on a development cluster.
     "dev": ("ftgo", "ftgo", yaml.safe_load((ROOT / "k8s/ftgo-dev-values.yaml").read_text())),
+    # What the README installs on kind: the dev values, kind's entry point, and the kind
+    # network's subnet for the NetworkPolicies (test_readme_kind_steps_use_the_entry_point).
+    "kind": (
+        "ftgo",
+        "ftgo",
+        deep_merge(
+            deep_merge(
+                yaml.safe_load((ROOT / "k8s/ftgo-dev-values.yaml").read_text()),
+                yaml.safe_load((ROOT / "k8s/kind-ingress-values.yaml").read_text()),
+            ),
+            {"ingress": {"from": [{"ipBlock": {"cidr": "172.18.0.0/16"}}]}, "tests": {"enabled": True}},
+        ),
+    ),
+    # The entry point through a shared Gateway (Gateway API), its data plane in another
+    # namespace.
+    "gateway": (
+        "ftgo-gw",
+        "edge",
+        {
+            "httpRoute": {
+                "enabled": True,
+                "parentRefs": [{"name": "shared", "namespace": "gateway-system", "sectionName": "http"}],
+                "hostnames": ["ftgo.example.com"],
+                "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway-system"}}}],
+            }
+        },
+    ),
 }
 
 # Values that break the schema, and the value each refusal must name.
@@ -217,16 +267,6 @@ BAD_VALUES = [
     ({"scheduling": {"podAntiAffinity": "sometimes"}}, "/scheduling/podAntiAffinity"),
     ({"unknownKey": True}, "unknownKey"),
 ]
-
-
-def deep_merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def render(values: dict, release: str, namespace: str) -> dict[str, str]:
@@ -296,6 +336,8 @@ def test_every_value_set_renders_the_whole_system(rendered):
         dashboards = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-grafana-dashboard")]
         assert bool(dashboards) == merged["metrics"]["grafanaDashboard"]["enabled"], name
         assert ("Pod" in kinds) == merged["tests"]["enabled"], name
+        assert ("Ingress" in kinds) == merged["ingress"]["enabled"], name
+        assert ("HTTPRoute" in kinds) == merged["httpRoute"]["enabled"], name
         report(f"{name}: {len(docs)} manifests rendered")
 
 
@@ -563,6 +605,86 @@ def test_network_policies_allow_exactly_the_documented_flows(rendered):
 # Where the API server listens, by distribution: what the relays' egress must allow by
 # default (issue 16, item 1: minikube's 8443 was missing, so relays never got their Lease).
 API_SERVER_PORTS = {"managed clusters (GKE, EKS, AKS)": 443, "kubeadm, kind": 6443, "minikube": 8443}
+
+
+# The entry point's routes: path prefix -> the service that serves it.
+ENTRY_PATHS = {"/v1/orders": "order-service", "/v1/consumers": "consumer-service", "/v1/restaurants": "restaurant-service"}
+
+
+def test_entry_point_routes_the_apis_and_the_policies_admit_it(rendered):
+    """One entry point (the book's API gateway): the Ingress and the HTTPRoute send
+    /v1/orders, /v1/consumers and /v1/restaurants to the Services that serve them (on a
+    port the Service has), the services' NetworkPolicies admit the entry point's traffic
+    (ingress.from, httpRoute.from) on their http port and the relays' do not, and NOTES.txt
+    prints the URL."""
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert not defaults["ingress"]["enabled"] and not defaults["httpRoute"]["enabled"]
+    routed = 0
+    for name, docs in rendered.items():
+        release, namespace, values = VALUE_SETS[name]
+        merged = deep_merge(defaults, values)
+        services = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Service"}
+        policies = {d["metadata"]["name"]: d for d in docs if d["kind"] == "NetworkPolicy"}
+        peers: list[dict] = []
+        for ingress in (d for d in docs if d["kind"] == "Ingress"):
+            assert ingress.get("spec", {}).get("ingressClassName", "") == merged["ingress"]["className"]
+            (rule,) = ingress["spec"]["rules"]
+            assert rule.get("host", "") == merged["ingress"]["host"]
+            paths = {p["path"]: p for p in rule["http"]["paths"]}
+            assert set(paths) == set(ENTRY_PATHS), name
+            for path, svc in ENTRY_PATHS.items():
+                assert paths[path]["pathType"] == "Prefix"
+                backend = paths[path]["backend"]["service"]
+                assert backend["name"] == f"{release}-{svc}", (name, path)
+                assert backend["port"]["name"] in {p["name"] for p in services[backend["name"]]["spec"]["ports"]}
+            peers += merged["ingress"]["from"]
+            routed += 1
+        for route in (d for d in docs if d["kind"] == "HTTPRoute"):
+            assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
+            assert route["spec"]["parentRefs"] == merged["httpRoute"]["parentRefs"]
+            assert route["spec"].get("hostnames", []) == merged["httpRoute"]["hostnames"]
+            rules = {r["matches"][0]["path"]["value"]: r for r in route["spec"]["rules"]}
+            assert set(rules) == set(ENTRY_PATHS), name
+            for path, svc in ENTRY_PATHS.items():
+                assert rules[path]["matches"] == [{"path": {"type": "PathPrefix", "value": path}}]
+                (ref,) = rules[path]["backendRefs"]
+                assert ref["name"] == f"{release}-{svc}"
+                assert ref["port"] in {p["port"] for p in services[ref["name"]]["spec"]["ports"] if p["name"] == "http"}
+            peers += merged["httpRoute"]["from"]
+            routed += 1
+        if merged["networkPolicy"]["enabled"] and peers:
+            for svc in SERVICES:
+                rules = policies[f"{release}-{svc}"]["spec"]["ingress"]
+                admitted = [peer for r in rules if {"protocol": "TCP", "port": "http"} in r["ports"] for peer in r["from"]]
+                for peer in peers:
+                    assert peer in admitted, (name, svc, peer)
+                relay_rules = policies[f"{release}-{svc}-relay"]["spec"]["ingress"]
+                assert not any(peer in r["from"] for r in relay_rules for peer in peers), (name, svc)
+        notes = render(values, release, namespace)["ftgo/templates/NOTES.txt"]
+        if merged["ingress"]["enabled"]:
+            if merged["ingress"]["host"]:
+                scheme = "https" if merged["ingress"]["tls"] else "http"
+                assert f"{scheme}://{merged['ingress']['host']}" in notes, (name, notes)
+            else:
+                assert f"kubectl -n {namespace} get ingress {release} -o jsonpath=" in notes, (name, notes)
+        if merged["httpRoute"]["enabled"]:
+            hostnames = merged["httpRoute"]["hostnames"]
+            assert (f"http://{hostnames[0]}" if hostnames else "get gateway") in notes, (name, notes)
+        entry = merged["ingress"]["enabled"] or merged["httpRoute"]["enabled"]
+        assert ("/v1/orders, /v1/consumers, /v1/restaurants" in notes) == entry, name
+        assert ("port-forward" in notes) == (not entry), name
+    assert routed >= 3, routed
+    # With NetworkPolicies on, an entry point without `from` would be refused by them:
+    # the chart refuses to render instead, naming the value.
+    for values, named in [
+        ({"ingress": {"enabled": True}}, "ingress.from"),
+        ({"httpRoute": {"enabled": True, "parentRefs": [{"name": "gw"}]}}, "httpRoute.from"),
+        ({"httpRoute": {"enabled": True, "from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}}, "httpRoute.parentRefs"),
+    ]:
+        with pytest.raises(helm.HelmError) as refused:
+            render(values, "ftgo", "ftgo")
+        assert named in str(refused.value), str(refused.value)
+    report(f"entry point: {routed} Ingresses/HTTPRoutes route the three APIs; policies admit them; NOTES print the URL")
 
 
 def test_relays_reach_the_api_server_of_managed_kubeadm_and_minikube_clusters(rendered):
@@ -862,7 +984,7 @@ def tool(name: str) -> str:
 
 
 # Custom resources kubernetes-validate has no schema for (checked structurally above).
-CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
+CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "HTTPRoute"}
 
 
 @pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
@@ -1040,6 +1162,51 @@ def test_readme_builds_images_kind_can_load():
     kubernetes = text[text.index("## Kubernetes") :]
     assert re.search(r"need[s]? BuildKit", kubernetes), "README does not say BuildKit is required"
     report(f"README: {len(builds)} image builds without provenance attestations")
+
+
+def readme_section(heading: str) -> str:
+    """The README's text from the paragraph starting with `heading` to the next one in bold."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index(heading)
+    end = text.find("\n**", start + len(heading))
+    return text[start : end if end > 0 else None]
+
+
+def test_readme_kind_steps_use_the_entry_point():
+    """The README's kind steps reach the APIs through the chart's Ingress by kind's Ingress
+    recipe (cloud-provider-kind serves Ingresses of class cloud-provider-kind from the kind
+    Docker network), not through port-forwards; the helm install they run is the "kind"
+    value set above (so it renders, validates, and its policies admit the proxy), and what
+    they curl is a path the Ingress routes."""
+    kind = readme_section("**kind**")
+    lines = [line for block in re.findall(r"```sh\n(.*?)```", kind, re.S)
+             for line in block.replace("\\\n", " ").splitlines()]
+    commands = [line.split(" #")[0].strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+    assert not [c for c in commands if "port-forward" in c], "kind steps still port-forward"
+    assert "https://kind.sigs.k8s.io/docs/user/ingress/" in kind and "cloud-provider-kind" in kind
+    (install,) = [c for c in commands if c.startswith("helm install")]
+    args = install.split()
+    files = [args[i + 1] for i, a in enumerate(args) if a == "-f"]
+    assert files == ["k8s/ftgo-dev-values.yaml", "k8s/kind-ingress-values.yaml"], files
+    values: dict = {}
+    for f in files:
+        values = deep_merge(values, yaml.safe_load((ROOT / f).read_text()))
+    (subnet_line,) = [c for c in commands if c.startswith("KIND_SUBNET=")]
+    assert "docker network inspect kind" in subnet_line and "grep -v :" in subnet_line, subnet_line
+    for expression in re.findall(r'--set "?([^" ]+)"?', install):
+        values = deep_merge(values, helm.parse_set_string(expression.replace("$KIND_SUBNET", "172.18.0.0/16")))
+    assert values == VALUE_SETS["kind"][2], "the README's helm install is not the kind value set"
+    assert values["ingress"]["className"] == "cloud-provider-kind"
+    docs = documents(render(values, "ftgo", "ftgo"))
+    (ingress,) = [d for d in docs if d["kind"] == "Ingress"]
+    (address,) = [c for c in commands if "get ingress" in c]
+    assert f"get ingress {ingress['metadata']['name']} " in address and "status.loadBalancer.ingress[0].ip" in address
+    curls = [c for c in commands if c.startswith("curl ")]
+    assert curls, "kind steps call no API"
+    for curl in curls:
+        (path,) = re.findall(r"\$FTGO(/v1/[a-z]+)", curl)
+        assert path in ENTRY_PATHS, curl
+    report(f"README kind steps: Ingress {ingress['spec']['ingressClassName']}, {len(curls)} call(s) through it, no port-forward")
 
 
 def test_kind_node_image_is_pinned_by_digest_for_the_readme_kind_release():

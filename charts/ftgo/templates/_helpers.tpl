@@ -207,3 +207,10 @@ affinity:
           {{- toYaml $selector | nindent 10 }}
 {{- end }}
 {{- end -}}
+
+{{/* The entry point's routes: each service and the API path prefix it serves. */}}
+{{- define "ftgo.entryPaths" -}}
+order-service: /v1/orders
+consumer-service: /v1/consumers
+restaurant-service: /v1/restaurants
+{{- end -}}
