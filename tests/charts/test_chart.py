@@ -6,7 +6,10 @@
 - every rendered manifest (and k8s/deps) passes `kubernetes-validate --strict`;
 - checkov finds no failed check in the rendered chart (skips carry their reason);
 - the Tiltfile evaluates with stand-ins for Tilt's builtins and names exactly the images
-  and workloads the chart (with the Tiltfile's own helm() arguments) renders.
+  and workloads the chart (with the Tiltfile's own helm() arguments) renders;
+- what issue 16 found, each where it can be seen without a cluster: NetworkPolicy ports,
+  rendered values, the dashboards' PromQL, Tilt's helm() call, the README's commands, the
+  kind node image.
 
 Run by `cargo dev test` with the venv it installs (see tests/harness/src/prereqs.rs);
 by hand: `python -m pytest tests/charts -q` with helm-python-sdk, kubernetes-validate and
