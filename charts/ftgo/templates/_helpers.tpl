@@ -68,6 +68,11 @@ seccompProfile:
   value: /var/run/secrets/ftgo/database/password
 - name: FTGO_KAFKA__BROKERS
   value: {{ $root.Values.kafka.brokers | quote }}
+# Topics created when missing (values.yaml kafka.topics; -1 = the broker's default).
+- name: FTGO_KAFKA__TOPICS__PARTITIONS
+  value: {{ $root.Values.kafka.topics.partitions | quote }}
+- name: FTGO_KAFKA__TOPICS__REPLICATION_FACTOR
+  value: {{ $root.Values.kafka.topics.replicationFactor | quote }}
 {{- range $key, $value := $root.Values.kafka.properties }}
 - name: {{ printf "FTGO_KAFKA__PROPERTIES__%s" ($key | replace "." "_" | upper) }}
   value: {{ $value | quote }}
@@ -161,4 +166,51 @@ app.kubernetes.io/name: {{ .name }}
   mountPath: /var/run/secrets/ftgo/kafka-ca
   readOnly: true
 {{- end }}
+{{- end -}}
+
+{{/* Labels of a Prometheus operator object: `release: metrics.release` (what
+     kube-prometheus-stack's Prometheus selects by), overridden and extended by the
+     object's own `labels` value. (dict "root" $ "labels" .Values.metrics.serviceMonitor.labels) */}}
+{{- define "ftgo.monitoringLabels" -}}
+{{- $labels := dict -}}
+{{- with .root.Values.metrics.release }}{{ $_ := set $labels "release" . }}{{ end -}}
+{{- $labels = merge (deepCopy (.labels | default dict)) $labels -}}
+{{- with $labels }}{{ toYaml . }}{{ end -}}
+{{- end -}}
+
+{{/* Scheduling of one workload's pods: spread over nodes and zones, anti-affinity on a
+     node (values.yaml scheduling). (dict "root" $ "name" "order-service") */}}
+{{- define "ftgo.scheduling" -}}
+{{- $scheduling := .root.Values.scheduling -}}
+{{- $selector := dict "matchLabels" (include "ftgo.selector" . | fromYaml) -}}
+{{- with $scheduling.topologySpreadConstraints }}
+topologySpreadConstraints:
+{{- range . }}
+  - {{- toYaml (merge (dict "labelSelector" $selector "matchLabelKeys" (list "pod-template-hash")) .) | nindent 4 }}
+{{- end }}
+{{- end }}
+{{- if eq $scheduling.podAntiAffinity "preferred" }}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            {{- toYaml $selector | nindent 12 }}
+{{- else if eq $scheduling.podAntiAffinity "required" }}
+affinity:
+  podAntiAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+      - topologyKey: kubernetes.io/hostname
+        labelSelector:
+          {{- toYaml $selector | nindent 10 }}
+{{- end }}
+{{- end -}}
+
+{{/* The entry point's routes: each service and the API path prefix it serves. */}}
+{{- define "ftgo.entryPaths" -}}
+order-service: /v1/orders
+consumer-service: /v1/consumers
+restaurant-service: /v1/restaurants
 {{- end -}}
