@@ -765,9 +765,10 @@ def test_relays_elect_a_leader_through_a_lease_with_least_privilege(rendered):
 
 
 def test_unready_pods_never_block_a_drain(rendered):
-    """A Kafka or PostgreSQL outage makes every service pod unready; with Kubernetes'
-    default unhealthyPodEvictionPolicy (IfHealthyBudget) the budgets then block every
-    eviction and `kubectl drain` hangs (issue 16, item 7). Every budget, for services and
+    """An unready pod (a relay that cannot stream; before issue 16 item 7, every service
+    during a Kafka or PostgreSQL outage) under Kubernetes' default
+    unhealthyPodEvictionPolicy (IfHealthyBudget) makes the budgets block every eviction,
+    and `kubectl drain` hangs. Every budget, for services and
     relays, lets unready pods go (AlwaysAllow by default, a value)."""
     defaults = yaml.safe_load((CHART / "values.yaml").read_text())
     assert defaults["podDisruptionBudget"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
@@ -787,6 +788,31 @@ def test_unready_pods_never_block_a_drain(rendered):
     docs = documents(render({"podDisruptionBudget": {"unhealthyPodEvictionPolicy": "IfHealthyBudget"}}, "ftgo", "ftgo"))
     assert {d["spec"]["unhealthyPodEvictionPolicy"] for d in docs if d["kind"] == "PodDisruptionBudget"} == {"IfHealthyBudget"}
     report(f"PodDisruptionBudgets: {checked} workloads' budgets let unready pods be evicted")
+
+
+def test_services_keep_serving_after_sigterm_within_their_grace_period(rendered):
+    """Rolling updates dropped requests: a service stopped taking requests at SIGTERM
+    while the endpoints still routed to it (issue 16, item 8). Every service gets
+    `http.shutdown_delay_ms` (serving on, not ready) and `http.stop_timeout_ms`, and a
+    termination grace period longer than both together, so the kubelet never kills it
+    mid-stop."""
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert defaults["http"]["shutdownDelaySeconds"] > 0
+    checked = 0
+    for name, docs in rendered.items():
+        merged = deep_merge(defaults, VALUE_SETS[name][2])
+        for deployment in (d for d in docs if d["kind"] == "Deployment"):
+            if deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] != "service":
+                continue
+            pod = deployment["spec"]["template"]["spec"]
+            env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+            delay = int(env["FTGO_HTTP__SHUTDOWN_DELAY_MS"])
+            stop = int(env["FTGO_HTTP__STOP_TIMEOUT_MS"])
+            assert delay == merged["http"]["shutdownDelaySeconds"] * 1000, name
+            assert stop == merged["http"]["stopTimeoutSeconds"] * 1000, name
+            assert pod["terminationGracePeriodSeconds"] * 1000 > delay + stop, (name, deployment["metadata"]["name"])
+            checked += 1
+    report(f"stops: {checked} service Deployments serve on for their delay within their grace period")
 
 
 def test_replicas_spread_over_nodes_and_zones(rendered):

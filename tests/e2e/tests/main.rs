@@ -1,6 +1,7 @@
 //! The FTGO system end to end: every part a real process, every call real HTTP or Kafka.
 
 mod api;
+mod availability;
 mod consumer_groups;
 mod fault_suite;
 mod fuzz_api;

@@ -189,6 +189,12 @@ impl AppProcess {
         self.process.kill9();
     }
 
+    /// Asks the process to stop (SIGTERM) without waiting for it: what it does while
+    /// stopping can be observed, then [`Self::terminate`] waits.
+    pub fn request_stop(&self) -> Result<()> {
+        self.process.signal(Signal::SIGTERM)
+    }
+
     /// Stops the process with SIGTERM and returns its exit status.
     pub fn terminate(&mut self) -> Option<ExitStatus> {
         self.process

@@ -30,6 +30,14 @@ pub struct HttpSettings {
     /// Keep it below the pod's `terminationGracePeriodSeconds`.
     #[serde(default = "HttpSettings::default_stop_timeout_ms")]
     pub stop_timeout_ms: u64,
+    /// How long the service keeps serving after SIGTERM, reporting not ready, before it
+    /// stops taking requests: on Kubernetes the endpoints still route to a terminating
+    /// pod until they have seen it go, so stopping at once drops requests in a rolling
+    /// update. 0 (the default, for local runs and tests) stops at once; the chart sets a
+    /// few seconds. Delay plus `stop_timeout_ms` must stay below the pod's
+    /// `terminationGracePeriodSeconds`.
+    #[serde(default)]
+    pub shutdown_delay_ms: u64,
 }
 
 impl HttpSettings {
@@ -39,6 +47,11 @@ impl HttpSettings {
 
     fn default_stop_timeout_ms() -> u64 {
         10_000
+    }
+
+    /// [`Self::shutdown_delay_ms`] as a duration.
+    pub fn shutdown_delay(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.shutdown_delay_ms)
     }
 
     /// [`Self::stop_timeout_ms`] as a duration.
@@ -58,6 +71,7 @@ impl Default for HttpSettings {
             host: Self::default_host(),
             port: 0,
             stop_timeout_ms: Self::default_stop_timeout_ms(),
+            shutdown_delay_ms: 0,
         }
     }
 }

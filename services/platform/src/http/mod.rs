@@ -30,8 +30,10 @@ use crate::config::HttpSettings;
 
 /// Whether the process can do its work right now, as `/readyz` reports it.
 ///
-/// Components flip it as they learn (the relay when its stream is up, a service when its
-/// database answers); the probe only reads it, so probing costs nothing.
+/// Components flip it as they learn (the relay when its stream is up; a service once it
+/// has started, and back when it is stopping: it does not follow the database or the
+/// broker, see `service::dependencies`); the probe only reads it, so probing costs
+/// nothing.
 #[derive(Debug, Clone)]
 pub struct Readiness {
     reason_not_ready: Arc<Mutex<Option<String>>>,

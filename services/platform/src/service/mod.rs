@@ -1,11 +1,12 @@
 //! The scaffolding every FTGO service runs around its own API and message handlers:
 //! database pool and platform migrations, Prometheus registry with HTTP and consumer
-//! metrics, operations endpoints, readiness from real dependency checks, consumer loops,
-//! and a graceful stop — written once here so services contain only their domain.
+//! metrics, operations endpoints, readiness, dependency health as metrics, consumer
+//! loops, and a graceful stop — written once here so services contain only their domain.
 //!
 //! Shape (zero-to-production): [`ServiceApp::build`] binds (port 0 in tests), then
 //! [`ServiceApp::run_until`] serves until the shutdown future completes.
 
+mod dependencies;
 mod error;
 
 pub use error::ServiceError;
@@ -18,7 +19,6 @@ use std::time::Duration;
 use axum::Router;
 use deadpool_postgres::Pool;
 use prometheus::Registry;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -31,9 +31,6 @@ use crate::messaging::{
 };
 use crate::outbox::{OutboxMode, OutboxSettings};
 use crate::{Error, Result};
-
-/// How often readiness re-checks the database and the broker.
-const READINESS_INTERVAL: Duration = Duration::from_secs(2);
 
 /// What a service shares with its handlers: the pool, the metrics registry.
 #[derive(Debug, Clone)]
@@ -134,6 +131,7 @@ pub struct ServiceApp {
     platform: Platform,
     stop: watch::Sender<bool>,
     stop_timeout: Duration,
+    shutdown_delay: Duration,
     workers: JoinSet<Result<()>>,
 }
 
@@ -171,6 +169,7 @@ impl ServiceApp {
             platform,
             stop,
             stop_timeout: http.stop_timeout(),
+            shutdown_delay: http.shutdown_delay(),
             workers: JoinSet::new(),
         })
     }
@@ -233,26 +232,39 @@ impl ServiceApp {
         self.workers.spawn(fut);
     }
 
-    /// Serves until `shutdown` completes; then stops taking requests, finishes in-flight
+    /// Marks the service ready and serves until `shutdown` completes; then reports not
+    /// ready while it keeps serving for `http.shutdown_delay_ms` (endpoints still route
+    /// to it until the platform has seen that), stops taking requests, finishes in-flight
     /// ones, stops the consumers (committing their offsets) and returns — within
-    /// `http.stop_timeout_ms` of the stop signal: workers still busy then are abandoned
+    /// `http.stop_timeout_ms` after the delay: workers still busy then are abandoned
     /// ([`Stopped::TimedOut`]); a message one of them was handling stays unacknowledged.
+    ///
+    /// Readiness means "this process can serve": it does not follow the database or the
+    /// broker (see [`dependencies`]).
     pub async fn run_until(
         mut self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<Stopped> {
-        let readiness_stop = self.stop.subscribe();
-        self.workers.spawn(check_readiness(
+        self.workers.spawn(dependencies::watch(
             self.platform.pool.clone(),
             self.platform.kafka.clone(),
-            self.platform.readiness.clone(),
-            readiness_stop,
+            dependencies::DependencyMetrics::register(&self.platform.registry)?,
+            self.stop.subscribe(),
         ));
+        self.platform.readiness.set_ready();
         let stop = self.stop.clone();
         let readiness = self.platform.readiness.clone();
+        let shutdown_delay = self.shutdown_delay;
         let serving = self.server.run_until(async move {
             shutdown.await;
             readiness.set_not_ready("stopping");
+            if !shutdown_delay.is_zero() {
+                tracing::info!(
+                    shutdown_delay_ms = shutdown_delay.as_millis() as u64,
+                    "stop requested: not ready, serving on until endpoints have dropped this instance"
+                );
+                tokio::time::sleep(shutdown_delay).await;
+            }
             let _ = stop.send(true);
         });
         let stop_timeout = self.stop_timeout;
@@ -323,42 +335,4 @@ where
         }
     }
     Ok(())
-}
-
-/// Marks the service ready only while its database and the broker answer.
-async fn check_readiness(
-    pool: Pool,
-    kafka: KafkaSettings,
-    readiness: Readiness,
-    mut stop: watch::Receiver<bool>,
-) -> Result<()> {
-    let probe: Arc<BaseConsumer> =
-        Arc::new(kafka.create(&kafka.client_config(&[]), "probe client")?);
-    loop {
-        let database = match crate::db::connection(&pool).await {
-            Ok(client) => client
-                .simple_query("SELECT 1")
-                .await
-                .map(|_| ())
-                .map_err(Error::from),
-            Err(e) => Err(e),
-        };
-        let client = Arc::clone(&probe);
-        let broker = tokio::task::spawn_blocking(move || {
-            client
-                .fetch_metadata(None, Duration::from_secs(2))
-                .map(|_| ())
-        })
-        .await;
-        match (database, broker) {
-            (Ok(()), Ok(Ok(()))) => readiness.set_ready(),
-            (Err(e), _) => readiness.set_not_ready(format!("database: {e}")),
-            (_, Ok(Err(e))) => readiness.set_not_ready(format!("broker: {e}")),
-            (_, Err(e)) => readiness.set_not_ready(format!("broker probe: {e}")),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(READINESS_INTERVAL) => {}
-            _ = stop.wait_for(|stop| *stop) => return Ok(()),
-        }
-    }
 }
