@@ -234,6 +234,11 @@ async fn stand_by(
             Role::Unknown(reason) => readiness.set_not_ready(format!("leader election: {reason}")),
         }
         metrics.leader.set(0);
+        // The leader reports the lag; a replica that lost the Lease would otherwise keep
+        // exporting its last figures, and the lag and WAL alerts would fire for it.
+        metrics.lag_bytes.set(0);
+        metrics.lag_seconds.set(0.0);
+        metrics.in_flight.set(0);
         tokio::select! {
             changed = role.changed() => if changed.is_err() {
                 tracing::error!("leader election ended");
@@ -304,5 +309,31 @@ async fn session(
             client.abort();
             Err((error, true))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A replica that loses the Lease stops reporting the lag it had as leader.
+    #[tokio::test]
+    async fn a_standby_reports_no_lag() {
+        let metrics = RelayMetrics::register(&prometheus::Registry::new()).unwrap();
+        metrics.lag_bytes.set(1 << 30);
+        metrics.lag_seconds.set(120.0);
+        metrics.in_flight.set(7);
+        let (_role_tx, mut role) = watch::channel(Role::Standby);
+        let (stop_tx, mut stop) = watch::channel(false);
+        let readiness = Readiness::new("starting");
+        let waiting = tokio::spawn(async move {
+            stand_by(&metrics, &readiness, &mut role, &mut stop).await;
+            metrics
+        });
+        stop_tx.send(true).unwrap();
+        let metrics = waiting.await.unwrap();
+        assert_eq!(metrics.lag_bytes.get(), 0);
+        assert_eq!(metrics.lag_seconds.get(), 0.0);
+        assert_eq!(metrics.in_flight.get(), 0);
     }
 }
