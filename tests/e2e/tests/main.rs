@@ -10,6 +10,7 @@ mod grpc;
 mod messaging;
 mod observability;
 mod order_flow;
+mod partitions;
 mod protobuf;
 mod resilience;
 mod secrets;

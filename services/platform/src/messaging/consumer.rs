@@ -10,7 +10,10 @@
 //! Competing consumers: instances of one service share the consumer group (the
 //! subscriber name); Kafka gives each partition to one of them, and since the key is the
 //! aggregate id, one aggregate's messages are handled in order by one instance at a time.
+//! Within an instance each assigned partition has its own worker: partitions are handled
+//! concurrently, each in order.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,8 +22,9 @@ use deadpool_postgres::Pool;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::BorrowedMessage;
-use tokio::sync::watch;
+use rdkafka::message::OwnedMessage;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
 use tokio_postgres::Transaction;
 
 use super::dead_letter::DeadLetterProducer;
@@ -181,50 +185,48 @@ pub async fn run<H: MessageHandler>(
         .map_err(|e| Error::Kafka(format!("cannot subscribe to {topics:?}: {e}")))?;
     tracing::info!(subscriber = %subscription.subscriber, ?topics, "consuming");
 
+    let consumer = Arc::new(consumer);
+    let worker = PartitionWorker {
+        subscriber: Arc::from(subscription.subscriber.as_str()),
+        consumer: Arc::clone(&consumer),
+        handler,
+        context: Arc::new(context),
+    };
+    let mut partitions: HashMap<(String, i32), mpsc::Sender<OwnedMessage>> = HashMap::new();
+    let mut workers = JoinSet::new();
     loop {
         let received = tokio::select! {
             _ = stop.wait_for(|stop| *stop) => break,
             received = consumer.recv() => received,
         };
         let message = match received {
-            Ok(message) => message,
+            Ok(message) => message.detach(),
             Err(e) => {
                 tracing::warn!(error = %e, subscriber = %subscription.subscriber, "consume error");
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             }
         };
-        let started = Instant::now();
-        let settled = process(
-            &subscription.subscriber,
-            &message,
-            handler.as_ref(),
-            &context,
-            &mut stop,
-        )
-        .await;
-        context
-            .metrics
-            .handle_seconds
-            .with_label_values(&[&subscription.subscriber])
-            .observe(started.elapsed().as_secs_f64());
-        if !settled {
-            // Stopped while the message kept failing: its offset is not stored, so it is
-            // not committed below, and the partition's next owner (this service after a
-            // restart, or another instance) receives it again.
-            tracing::info!(
-                subscriber = %subscription.subscriber,
-                topic = message.topic(),
-                partition = message.partition(),
-                offset = message.offset(),
-                "stopping with a message unhandled; it stays unacknowledged"
-            );
+        let queue = partitions
+            .entry((message.topic().to_owned(), message.partition()))
+            .or_insert_with(|| {
+                let (queue, received) = mpsc::channel(PARTITION_QUEUE);
+                workers.spawn(worker.clone().run(received, stop.clone()));
+                queue
+            });
+        let sent = tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => break,
+            sent = queue.send(message) => sent,
+        };
+        if sent.is_err() {
+            // Its worker ended: only a stop ends one.
             break;
         }
-        if let Err(e) = consumer.store_offset_from_message(&message) {
-            tracing::warn!(error = %e, "cannot store offset; the message may be redelivered");
-        }
     }
+    // Each worker finishes the message in hand (or leaves it unacknowledged if it is
+    // still failing) and drops what it has queued: those offsets are not stored.
+    drop(partitions);
+    while workers.join_next().await.is_some() {}
     // Commit what was stored, then leave the group: both wait for the broker, so they
     // run off the async threads, where the stop timeout can still fire if it is gone.
     let closed = tokio::task::spawn_blocking(move || {
@@ -235,12 +237,83 @@ pub async fn run<H: MessageHandler>(
     Ok(())
 }
 
+/// Messages read ahead per partition while its worker is busy; the consumer waits when
+/// a partition's queue is full.
+const PARTITION_QUEUE: usize = 64;
+
+/// Handles one partition's messages in order, concurrently with the other partitions:
+/// order holds per key (a key lives on one partition), and a slow handler or a message
+/// being retried holds up only its own partition.
+struct PartitionWorker<H> {
+    subscriber: Arc<str>,
+    consumer: Arc<StreamConsumer<LagContext>>,
+    handler: Arc<H>,
+    context: Arc<ConsumerContext>,
+}
+
+impl<H> Clone for PartitionWorker<H> {
+    fn clone(&self) -> Self {
+        Self {
+            subscriber: Arc::clone(&self.subscriber),
+            consumer: Arc::clone(&self.consumer),
+            handler: Arc::clone(&self.handler),
+            context: Arc::clone(&self.context),
+        }
+    }
+}
+
+impl<H: MessageHandler> PartitionWorker<H> {
+    /// Handles `queue` until it closes or a stop; stores each settled message's offset.
+    async fn run(self, mut queue: mpsc::Receiver<OwnedMessage>, mut stop: watch::Receiver<bool>) {
+        while let Some(message) = queue.recv().await {
+            if *stop.borrow() {
+                break;
+            }
+            let started = Instant::now();
+            let settled = process(
+                &self.subscriber,
+                &message,
+                self.handler.as_ref(),
+                &self.context,
+                &mut stop,
+            )
+            .await;
+            self.context
+                .metrics
+                .handle_seconds
+                .with_label_values(&[&self.subscriber])
+                .observe(started.elapsed().as_secs_f64());
+            if !settled {
+                // Stopped while the message kept failing: its offset is not stored, so it
+                // is not committed, and the partition's next owner (this service after a
+                // restart, or another instance) receives it again.
+                tracing::info!(
+                    subscriber = %self.subscriber,
+                    topic = message.topic(),
+                    partition = message.partition(),
+                    offset = message.offset(),
+                    "stopping with a message unhandled; it stays unacknowledged"
+                );
+                break;
+            }
+            let stored =
+                self.consumer
+                    .store_offset(message.topic(), message.partition(), message.offset());
+            if let Err(e) = stored {
+                // The partition was revoked meanwhile: its new owner reads the message
+                // again and finds it processed.
+                tracing::warn!(error = %e, "cannot store offset; the message may be redelivered");
+            }
+        }
+    }
+}
+
 /// Handles one message until it is handled, found duplicate, or dead-lettered (returns
 /// `true`: its offset may be stored); retries passing failures with backoff, and returns
 /// `false` if asked to stop meanwhile (the message must stay unacknowledged).
 async fn process<H: MessageHandler>(
     subscriber: &str,
-    raw: &BorrowedMessage<'_>,
+    raw: &OwnedMessage,
     handler: &H,
     context: &ConsumerContext,
     stop: &mut watch::Receiver<bool>,
@@ -321,7 +394,7 @@ async fn handle_once<H: MessageHandler>(
 /// stopped first.
 async fn dead_letter(
     subscriber: &str,
-    raw: &BorrowedMessage<'_>,
+    raw: &OwnedMessage,
     reason: &str,
     context: &ConsumerContext,
     stop: &mut watch::Receiver<bool>,
