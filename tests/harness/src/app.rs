@@ -166,6 +166,10 @@ impl AppProcess {
         self.process.log_path()
     }
 
+    /// How long ago it was last (re)started.
+    pub fn uptime(&self) -> Duration {
+        self.process.uptime()
+    }
 
     /// Whether the process is running.
     pub fn is_running(&mut self) -> bool {
@@ -200,6 +204,10 @@ impl AppProcess {
         self.wait_answering().await
     }
 
+    /// Its process, for the supervisor.
+    pub(crate) fn process_mut(&mut self) -> &mut ManagedProcess {
+        &mut self.process
+    }
 }
 
 /// Runs `binary` with only `PATH` and `env` in its environment.

@@ -208,6 +208,10 @@ impl Broker {
         self.wait_ready().await
     }
 
+    /// Its process, for the supervisor (none for a shared broker: another owns it).
+    pub(crate) fn process_mut(&mut self) -> Option<&mut ManagedProcess> {
+        self.own.as_mut().map(|own| &mut own.process)
+    }
 }
 
 fn shared_error(what: &str) -> Error {

@@ -288,6 +288,10 @@ impl Postgres {
         self.wait_ready().await
     }
 
+    /// The postmaster's process, for the supervisor.
+    pub(crate) fn process_mut(&mut self) -> &mut ManagedProcess {
+        &mut self.process
+    }
 
     /// Pids of the postmaster and all its children (backends, WAL sender, ...).
     pub fn process_tree(&self) -> Vec<u32> {

@@ -1,6 +1,7 @@
 //! A child process the harness owns: its output goes to a log file, and it is stopped
 //! when the handle is dropped (also during a panic's unwinding). It keeps the recipe it
-//! was started from, so it can be started again as it was (a restart after a crash).
+//! was started from, so it can be started again as it was (a restart after a crash, by a
+//! test or by the supervisor of `cargo dev up`).
 
 use std::fs::File;
 use std::future::Future;
@@ -26,6 +27,7 @@ pub struct ManagedProcess {
     name: String,
     recipe: Recipe,
     child: Option<Child>,
+    started: Instant,
     log: PathBuf,
     stop_signal: Signal,
 }
@@ -54,6 +56,7 @@ impl ManagedProcess {
             name: name.to_owned(),
             recipe: Box::new(recipe),
             child: None,
+            started: Instant::now(),
             log: log.to_owned(),
             stop_signal,
         };
@@ -79,7 +82,13 @@ impl ManagedProcess {
             .spawn()
             .context(|| format!("spawn {} ({:?})", self.name, command.get_program()))?;
         self.child = Some(child);
+        self.started = Instant::now();
         Ok(())
+    }
+
+    /// How long ago it was last (re)started.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
     }
 
     /// The component's name, as used in messages.

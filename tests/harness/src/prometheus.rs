@@ -144,6 +144,10 @@ impl Prometheus {
         self.process.pid()
     }
 
+    /// Its process, for the supervisor.
+    pub(crate) fn process_mut(&mut self) -> &mut ManagedProcess {
+        &mut self.process
+    }
 
     /// Evaluates `expr` now (`/api/v1/query`); returns `data.result` (a JSON array of
     /// samples), or `None` if Prometheus did not answer with success.
