@@ -13,4 +13,5 @@ mod protobuf;
 mod resilience;
 mod secrets;
 mod stop_without_broker;
+mod supervision;
 mod support;

@@ -1,14 +1,15 @@
-//! Where everything of a running stack is, as `cargo dev up` prints it.
+//! Where everything of a running stack is, as `cargo dev up` prints it and writes it for
+//! `cargo dev load` and scripts.
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Stack;
 use crate::prometheus::Prometheus;
 
 /// What `cargo dev up` prints: where everything is. Holds no secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StackAddresses {
     /// The stack's private directory.
     pub dir: PathBuf,
@@ -26,6 +27,9 @@ pub struct StackAddresses {
     pub grpc: Vec<(String, String)>,
     /// `bootstrap.servers` of the broker.
     pub kafka_bootstrap: String,
+    /// Put before every topic and consumer-group id of the stack (empty on a broker of
+    /// its own, as `cargo dev up` runs).
+    pub kafka_topic_prefix: String,
     /// Prometheus's URL, if started.
     pub prometheus: Option<String>,
     /// The FTGO overview console's URL, if Prometheus was started.
@@ -72,6 +76,7 @@ impl Stack {
                 })
                 .collect(),
             kafka_bootstrap: self.broker.bootstrap_servers(),
+            kafka_topic_prefix: self.topic_prefix.clone(),
             prometheus: self.prometheus.as_ref().map(Prometheus::url),
             console: self.prometheus.as_ref().map(Prometheus::console_url),
             pids: self.server_pids(),

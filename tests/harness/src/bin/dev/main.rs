@@ -4,10 +4,13 @@
 //!   loopback, prints every address, and stops everything on Ctrl-C or SIGTERM.
 //! - `cargo dev test`: installs what is missing, then runs formatting and lint checks and
 //!   the whole test suite.
+//! - `cargo dev load`: places orders at a fixed rate against the stack `up` started,
+//!   follows each to its outcome, and fails if the system got any wrong.
 //! - `cargo dev screenshot`: starts the stack with Prometheus, places a little load and
 //!   takes a headless-Chromium screenshot of the overview console (docs/img/).
 #![allow(clippy::print_stdout, reason = "a command-line tool talks on stdout")]
 
+mod load;
 mod screenshot;
 mod up;
 
@@ -37,6 +40,10 @@ enum Cmd {
         /// Print the addresses as one JSON line (for scripts and tests).
         #[arg(long)]
         json: bool,
+        /// Where to write the addresses as JSON, for `cargo dev load` [default:
+        /// ~/.cache/ftgo/up.json].
+        #[arg(long)]
+        addresses_file: Option<PathBuf>,
         /// Skip the prerequisite check.
         #[arg(long)]
         no_install: bool,
@@ -50,6 +57,11 @@ enum Cmd {
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
     },
+    /// Place orders at a fixed rate against a running stack (the one `cargo dev up`
+    /// started, or addresses given), follow each to VALIDATED or REJECTED, print progress
+    /// every second and a summary; exit status 1 on any order refused, lost or ended
+    /// otherwise than its inputs dictate.
+    Load(load::LoadArgs),
     /// Only install what is missing (PostgreSQL 15, Java and Maven, Apache Kafka's jars,
     /// Debezium's, Prometheus, Chromium).
     Install,
@@ -71,6 +83,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Install => install(),
         Cmd::Up {
             json,
+            addresses_file,
             no_install,
             no_build,
         } => {
@@ -80,8 +93,12 @@ fn main() -> anyhow::Result<()> {
             if !no_build {
                 build_binaries()?;
             }
-            up::up(json)
+            up::up(
+                json,
+                &addresses_file.unwrap_or_else(up::default_addresses_file),
+            )
         }
+        Cmd::Load(args) => load::load(args),
         Cmd::Test { args } => {
             install()?;
             test(&args)

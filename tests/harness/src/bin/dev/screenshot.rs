@@ -4,43 +4,51 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use ftgo_harness::{Stack, StackOptions, chromium, load};
+use ftgo_harness::load::{self, Kind, Mix, Pacing, Plan, Target, Until};
+use ftgo_harness::{Stack, StackOptions, chromium};
 
-/// Orders placed for the screenshot (one in 20 rejected), and their spacing: about a
-/// minute of load, so the rates are not zero and the graphs have a shape.
-const SCREENSHOT_ORDERS: usize = 120;
-const SCREENSHOT_REJECTED: usize = 6;
-const SCREENSHOT_PAUSE: Duration = Duration::from_millis(500);
+/// The load shown: 120 orders over a minute, one in 20 rejected, so the rates are not
+/// zero and the graphs have a shape.
+const ORDERS: usize = 120;
+const RATE: f64 = 2.0;
 
 /// Writes the screenshot to `path`.
 pub fn screenshot(path: &Path) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let mut stack = Stack::start_with(StackOptions {
+        let stack = Stack::start_with(StackOptions {
             prometheus: true,
             private_broker: true,
             ..StackOptions::default()
         })
         .await
         .context("starting the stack")?;
+        let plan = Plan {
+            mix: Mix::one_in(Kind::OffMenu, 19),
+            pacing: Pacing {
+                rate: RATE,
+                until: Until::Count(ORDERS),
+                in_flight: 8,
+            },
+            deadline: Duration::from_secs(60),
+        };
         eprintln!(
-            "[dev] placing {SCREENSHOT_ORDERS} orders ({SCREENSHOT_REJECTED} to be rejected) \
-             over ~1 minute"
+            "[dev] placing {ORDERS} orders over ~1 minute ({})",
+            plan.mix
         );
-        let placed = load::place_orders(
-            &mut stack,
-            SCREENSHOT_ORDERS - SCREENSHOT_REJECTED,
-            SCREENSHOT_REJECTED,
-            SCREENSHOT_PAUSE,
-        )
-        .await
-        .context("placing orders")?;
+        let target = Target::from_addresses(&stack.addresses())?;
+        let report = load::run(&target, plan, |_| {})
+            .await
+            .context("placing orders")?;
+        if !report.passed() {
+            bail!("the load went wrong:\n{report}");
+        }
         // Wait until Prometheus has scraped every outcome and the consumers have caught
         // up, so the page shows all orders.
         let expr = format!(
             "sum(ftgo_orders_total{{outcome=~\"validated|rejected\"}}) >= {} \
              and on() sum(ftgo_consumer_lag_messages) == 0",
-            placed.valid.len() + placed.rejected.len()
+            report.validated + report.rejected
         );
         let deadline = Instant::now() + Duration::from_secs(60);
         while stack

@@ -1,15 +1,21 @@
 //! `cargo dev up`: the stack, started part by part with each part's time, supervised
-//! until Ctrl-C, its addresses printed.
+//! until Ctrl-C, its addresses printed and written for `cargo dev load`.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
 use ftgo_harness::supervise::{Backoff, Event};
-use ftgo_harness::{Progress, Stack, StackAddresses, StackOptions};
+use ftgo_harness::{Progress, Stack, StackAddresses, StackOptions, prereqs};
 
-/// Starts the stack, prints its addresses (as one JSON line with `json`), and
-/// supervises every process until SIGINT or SIGTERM.
-pub fn up(json: bool) -> anyhow::Result<()> {
+/// Where `up` writes the stack's addresses and `load` reads them by default.
+pub fn default_addresses_file() -> PathBuf {
+    prereqs::cache_dir().join("up.json")
+}
+
+/// Starts the stack, prints its addresses (as one JSON line with `json`), writes them to
+/// `addresses_file`, and supervises every process until SIGINT or SIGTERM.
+pub fn up(json: bool, addresses_file: &Path) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         // Its own broker, whatever the environment says: a stack to keep and use.
@@ -30,10 +36,11 @@ pub fn up(json: bool) -> anyhow::Result<()> {
             started.elapsed().as_secs_f64()
         );
         let addresses = stack.addresses();
+        write_addresses(&addresses, addresses_file)?;
         if json {
             println!("{}", serde_json::to_string(&addresses)?);
         } else {
-            print_addresses(&addresses);
+            print_addresses(&addresses, addresses_file);
         }
         let report = |event: Event| eprintln!("[supervise] {event}");
         tokio::select! {
@@ -41,13 +48,33 @@ pub fn up(json: bool) -> anyhow::Result<()> {
             stop = wait_for_stop() => stop?,
         }
         eprintln!("stopping...");
+        remove_addresses(&addresses, addresses_file);
         drop(stack);
         eprintln!("stopped");
         Ok(())
     })
 }
 
-fn print_addresses(a: &StackAddresses) {
+fn write_addresses(addresses: &StackAddresses, file: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(file, serde_json::to_string_pretty(addresses)?)
+        .with_context(|| format!("writing {}", file.display()))
+}
+
+/// Removes the addresses file, unless another `up` has written it since.
+fn remove_addresses(addresses: &StackAddresses, file: &Path) {
+    let ours = std::fs::read_to_string(file)
+        .ok()
+        .and_then(|text| serde_json::from_str::<StackAddresses>(&text).ok())
+        .is_some_and(|written| written.dir == addresses.dir);
+    if ours {
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+fn print_addresses(a: &StackAddresses, file: &Path) {
     println!("FTGO stack is up. Ctrl-C stops everything.\n");
     println!(
         "  PostgreSQL (passwords in PGPASSFILE={})",
@@ -74,11 +101,13 @@ fn print_addresses(a: &StackAddresses) {
         println!("    overview console     {console}");
     }
     println!("  logs                   {}", a.logs.display());
+    println!("  addresses (JSON)       {}", file.display());
     println!(
         "\n  try: PGPASSFILE={} psql {}",
         a.pgpassfile.display(),
         a.databases[0].1
     );
+    println!("       cargo dev load --rate 20/s --duration 30s");
     println!("\n  A process that exits is restarted, with back-off, and reported here.");
 }
 
