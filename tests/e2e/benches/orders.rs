@@ -11,9 +11,11 @@
 //!    one transaction: the order INSERT, the outbox `INSERT … SELECT FROM unnest(…)` of the
 //!    same three messages, the DELETE) and wrk POSTing orders, at the same client count
 //!    and duration; prints `orders/pgbench ratio: R`;
-//! 2. latency: a paced client places orders at a steady rate; for each, OrderValidated's
-//!    record timestamp minus OrderCreated's on `order.events` (the relay stamps records
-//!    with the source transaction's commit time): commit to validated-commit;
+//! 2. latency: a paced client (the harness's load engine, `ftgo_harness::load`, which
+//!    also made the fixtures and the first order) places orders at a steady rate; for
+//!    each, OrderValidated's record timestamp minus OrderCreated's on `order.events` (the
+//!    relay stamps records with the source transaction's commit time): commit to
+//!    validated-commit;
 //! 3. resident memory of each service, idle and after the load;
 //!
 //! and prints every figure as a markdown block. Bounded: it stops by itself in a few
