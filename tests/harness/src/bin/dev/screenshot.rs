@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use ftgo_harness::load::{self, Kind, Mix, Pacing, Plan, Target, Until};
-use ftgo_harness::{Stack, StackOptions, chromium};
+use ftgo_harness::{Progress, Stack, StackOptions, chromium};
 
 /// The load shown: 120 orders over a minute, one in 20 rejected, so the rates are not
 /// zero and the graphs have a shape.
@@ -19,6 +19,7 @@ pub fn screenshot(path: &Path) -> anyhow::Result<()> {
         let stack = Stack::start_with(StackOptions {
             prometheus: true,
             private_broker: true,
+            progress: Progress::new(|line| eprintln!("[screenshot] {line}")),
             ..StackOptions::default()
         })
         .await
@@ -37,7 +38,7 @@ pub fn screenshot(path: &Path) -> anyhow::Result<()> {
             plan.mix
         );
         let target = Target::from_addresses(&stack.addresses())?;
-        let report = load::run(&target, plan, |_| {})
+        let report = load::run(&target, plan, |now| eprintln!("[load] {now}"))
             .await
             .context("placing orders")?;
         if !report.passed() {
@@ -45,6 +46,7 @@ pub fn screenshot(path: &Path) -> anyhow::Result<()> {
         }
         // Wait until Prometheus has scraped every outcome and the consumers have caught
         // up, so the page shows all orders.
+        eprintln!("[screenshot] waiting for Prometheus to have scraped every outcome");
         let expr = format!(
             "sum(ftgo_orders_total{{outcome=~\"validated|rejected\"}}) >= {} \
              and on() sum(ftgo_consumer_lag_messages) == 0",
@@ -66,6 +68,7 @@ pub fn screenshot(path: &Path) -> anyhow::Result<()> {
             std::fs::create_dir_all(dir)?;
         }
         let url = stack.prometheus().console_url();
+        eprintln!("[screenshot] rendering {url} with headless Chromium");
         chromium::screenshot(&url, path, 1280, 1260)
             .await
             .context("taking the screenshot")
