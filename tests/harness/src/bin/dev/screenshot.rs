@@ -34,7 +34,7 @@ pub fn screenshot(path: &Path) -> anyhow::Result<()> {
             deadline: Duration::from_secs(60),
         };
         eprintln!(
-            "[dev] placing {ORDERS} orders over ~1 minute ({})",
+            "[screenshot] placing {ORDERS} orders over ~1 minute ({})",
             plan.mix
         );
         let target = Target::from_addresses(&stack.addresses())?;
