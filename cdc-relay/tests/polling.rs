@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use ftgo_harness::load::{order_state, place_orders};
+use ftgo_harness::load::{self, Kind, Mix, Pacing, Plan, Target, Until};
 use ftgo_harness::{SERVICE_BINARIES, Stack, StackOptions};
 use platform::outbox::{self, OutboxMode};
 
@@ -115,28 +115,20 @@ async fn the_order_flow_runs_in_polling_mode_without_logical_replication() {
     let wal_level: String = admin.query_one("SHOW wal_level", &[]).await.unwrap().get(0);
     assert_eq!(wal_level, "replica");
 
-    let placed = place_orders(&mut stack, 2, 1, Duration::from_millis(0))
-        .await
-        .unwrap();
-    let expected = placed
-        .valid
-        .iter()
-        .map(|id| (id, "VALIDATED"))
-        .chain(placed.rejected.iter().map(|id| (id, "REJECTED")));
-    for (id, state) in expected {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let now = order_state(&mut stack, id).await.unwrap();
-            if now == state {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "order {id} still {now}, not {state}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
+    // Two good orders and one with an item not on the menu, followed to their outcomes.
+    let plan = Plan {
+        mix: Mix::one_in(Kind::OffMenu, 2),
+        pacing: Pacing {
+            rate: 100.0,
+            until: Until::Count(3),
+            in_flight: 3,
+        },
+        deadline: Duration::from_secs(60),
+    };
+    let target = Target::from_addresses(&stack.addresses()).unwrap();
+    let report = load::run(&target, plan, |_| {}).await.unwrap();
+    assert!(report.passed(), "{report}");
+    assert_eq!((report.validated, report.rejected), (2, 1), "{report}");
     let slots: i64 = admin
         .query_one("SELECT count(*) FROM pg_replication_slots", &[])
         .await

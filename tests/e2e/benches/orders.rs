@@ -11,9 +11,11 @@
 //!    one transaction: the order INSERT, the outbox `INSERT … SELECT FROM unnest(…)` of the
 //!    same three messages, the DELETE) and wrk POSTing orders, at the same client count
 //!    and duration; prints `orders/pgbench ratio: R`;
-//! 2. latency: a paced client places orders at a steady rate; for each, OrderValidated's
-//!    record timestamp minus OrderCreated's on `order.events` (the relay stamps records
-//!    with the source transaction's commit time): commit to validated-commit;
+//! 2. latency: a paced client (the harness's load engine, `ftgo_harness::load`, which
+//!    also made the fixtures and the first order) places orders at a steady rate; for
+//!    each, OrderValidated's record timestamp minus OrderCreated's on `order.events` (the
+//!    relay stamps records with the source transaction's commit time): commit to
+//!    validated-commit;
 //! 3. resident memory of each service, idle and after the load;
 //!
 //! and prints every figure as a markdown block. Bounded: it stops by itself in a few
@@ -29,13 +31,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use ftgo_harness::kafka::{ReceivedRecord, TopicReader};
+use ftgo_harness::load::{
+    self, Client, Fixtures, Kind, Mix, Pacer, Pacing, Placement, Plan, Target, Until,
+};
 use ftgo_harness::measure::{clock_ticks, command_line, machine, percentile, ticks};
 use ftgo_harness::{SERVICE_BINARIES, SERVICES, Stack, StackOptions};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 /// Concurrent clients of wrk and of pgbench.
@@ -55,8 +59,9 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(240);
 const QUIET_LIMIT: Duration = Duration::from_secs(300);
 /// How long after the paced run the last validations may take to arrive.
 const SETTLE_LIMIT: Duration = Duration::from_secs(60);
-const MENU: [(&str, i64); 3] = [("samosa", 250), ("dosa", 700), ("lassi", 300)];
-const ORDER: [(&str, u32); 2] = [("samosa", 2), ("dosa", 1)];
+/// The idle floor: orders one at a time, 500 ms apart.
+const IDLE_ORDERS: usize = 20;
+const IDLE_RATE: f64 = 2.0;
 
 fn main() {
     ftgo_harness::measure::run_benchmark("ftgo-e2e", "orders", run());
@@ -110,21 +115,34 @@ async fn run() {
         stack.logs_dir().display()
     ));
 
-    let http = reqwest::Client::new();
-    let orders_url = format!("{}/v1/orders", stack.service("order-service", 0).url());
-    let (consumer, restaurant) = setup(&mut stack, &http).await;
-    let body = json!({
-        "consumer_id": consumer,
-        "restaurant_id": restaurant,
-        "line_items": ORDER.iter().map(|(id, q)| json!({"menu_item_id": id, "quantity": q})).collect::<Vec<_>>(),
-    })
-    .to_string();
-    let first = place_first_order(&http, &orders_url, &body).await;
-    wait_validated(&http, &orders_url, &first).await;
+    // Every order is the load engine's valid order, from its fixtures.
+    let target = Target::from_addresses(&stack.addresses()).expect("the stack's addresses");
+    let client = Client::new(&target).expect("an HTTP client");
+    let fixtures = Fixtures::create(&client)
+        .await
+        .expect("a consumer and restaurants");
+    let order = fixtures.body(Kind::Valid);
+    let consumer: Uuid = order["consumer_id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("consumer_id");
+    let restaurant = fixtures.restaurant_of(Kind::Valid);
+    let body = order.to_string();
+    let orders_url = format!("{}/v1/orders", target.orders[0]);
+    let first = first_order(&client, fixtures, &target).await;
     let templates = message_templates(&stack, &first).await;
-    step("idle floor: 20 orders one at a time");
-    let idle = place_idle(&http, &orders_url, &body, 20).await;
-    let idle_latency = validation_latency(&stack, &idle).await;
+    step(&format!("idle floor: {IDLE_ORDERS} orders one at a time"));
+    let (_, idle) = place(
+        &client,
+        fixtures,
+        Pacing {
+            rate: IDLE_RATE,
+            until: Until::Count(IDLE_ORDERS),
+            in_flight: 1,
+        },
+    )
+    .await;
+    let idle_latency = validation_latency(&stack, &accepted(idle).0).await;
 
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_idle = rss_of_services(&mut stack);
@@ -137,7 +155,7 @@ async fn run() {
 
     let drain = drain_backlog(&stack, consumer).await;
 
-    let paced = run_paced(&mut stack, &http, &orders_url, &body).await;
+    let paced = run_paced(&mut stack, &client, fixtures).await;
     let latency = validation_latency(&stack, &paced.placed).await;
     let rss_loaded = rss_of_services(&mut stack);
 
@@ -188,76 +206,52 @@ fn ensure_wrk() {
     assert!(status.success(), "apt-get install wrk failed: {status}");
 }
 
-async fn post(http: &reqwest::Client, url: &str, body: &Value) -> (u16, Value) {
-    let response = http.post(url).json(body).send().await.expect("POST");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+/// The first order, placed once order-service's replica knows the restaurant and
+/// followed to VALIDATED; its id.
+async fn first_order(client: &Client, fixtures: Fixtures, target: &Target) -> String {
+    let plan = Plan {
+        mix: Mix::valid_only(),
+        pacing: Pacing {
+            rate: 1.0,
+            until: Until::Count(1),
+            in_flight: 1,
+        },
+        deadline: Duration::from_secs(60),
+    };
+    let report = load::run_with(client, fixtures, &target.kafka, plan, |_| {})
+        .await
+        .expect("the first order");
+    assert!(report.passed(), "{report}");
+    report.accepted[0].0.to_string()
 }
 
-/// Creates the consumer and the restaurant every order uses.
-async fn setup(stack: &mut Stack, http: &reqwest::Client) -> (Uuid, Uuid) {
-    let consumers = format!(
-        "{}/v1/consumers",
-        stack.service("consumer-service", 0).url()
-    );
-    let (status, consumer) = post(http, &consumers, &json!({ "name": "Ada" })).await;
-    assert_eq!(status, 201, "{consumer}");
-    let restaurants = format!(
-        "{}/v1/restaurants",
-        stack.service("restaurant-service", 0).url()
-    );
-    let menu: Vec<Value> = MENU
+/// Places valid orders as `pacing` says; returns how the pacing went and every order.
+async fn place(
+    client: &Client,
+    fixtures: Fixtures,
+    pacing: Pacing,
+) -> (load::Paced, Vec<Placement>) {
+    Pacer::start(client.clone(), fixtures, Mix::valid_only(), pacing)
+        .finish()
+        .await
+}
+
+/// The accepted orders as the latency analysis reads them, and how many were not.
+fn accepted(placements: Vec<Placement>) -> (Vec<Placed>, usize) {
+    let total = placements.len();
+    let placed: Vec<Placed> = placements
         .iter()
-        .map(|(id, price)| json!({ "id": id, "name": format!("dish {id}"), "price_cents": price }))
+        .filter_map(|p| {
+            Some(Placed {
+                id: p.accepted()?.to_string(),
+                sent_ms: p.exchange.sent_ms,
+                answered_ms: p.exchange.answered_ms,
+                http: p.exchange.response_time,
+            })
+        })
         .collect();
-    let (status, restaurant) = post(
-        http,
-        &restaurants,
-        &json!({ "name": "Ajanta", "delivers": true, "menu": menu }),
-    )
-    .await;
-    assert_eq!(status, 201, "{restaurant}");
-    let id = |v: &Value| v["id"].as_str().expect("id").parse().expect("uuid");
-    (id(&consumer), id(&restaurant))
-}
-
-/// Places the first order as soon as order-service's replica knows the restaurant.
-async fn place_first_order(http: &reqwest::Client, url: &str, body: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let body: Value = serde_json::from_str(body).expect("json");
-    loop {
-        let (status, answer) = post(http, url, &body).await;
-        if status == 201 {
-            return answer["id"].as_str().expect("id").to_owned();
-        }
-        assert!(
-            status == 422 && answer["field"] == "restaurant_id" && Instant::now() < deadline,
-            "order refused: {status} {answer}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn wait_validated(http: &reqwest::Client, orders_url: &str, id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let order: Value = http
-            .get(format!("{orders_url}/{id}"))
-            .send()
-            .await
-            .expect("GET")
-            .json()
-            .await
-            .expect("json");
-        if order["state"] == "VALIDATED" {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "first order not VALIDATED: {order}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let failed = total - placed.len();
+    (placed, failed)
 }
 
 /// One of the three messages `POST /v1/orders` appends, as the relay published it.
@@ -956,72 +950,26 @@ async fn handling(stack: &mut Stack) -> Vec<(String, f64, f64)> {
     out
 }
 
-fn epoch_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-async fn run_paced(stack: &mut Stack, http: &reqwest::Client, url: &str, body: &str) -> Paced {
+async fn run_paced(stack: &mut Stack, client: &Client, fixtures: Fixtures) -> Paced {
     let total = PACED_RATE as usize * PACED.as_secs() as usize;
-    let interval = Duration::from_secs(1) / PACED_RATE;
     step(&format!(
         "paced: {PACED_RATE} orders/s for {PACED:?} ({total} orders, up to {PACED_IN_FLIGHT} in flight)"
     ));
-    let permits = Arc::new(tokio::sync::Semaphore::new(PACED_IN_FLIGHT));
-    let body: Arc<str> = body.into();
-    let url: Arc<str> = url.into();
-    let mut tasks = tokio::task::JoinSet::new();
     let handled_before = handling(stack).await;
     let pg_before = pg_sample(stack).await;
     let before = cpu_sample(stack);
-    let start = tokio::time::Instant::now();
+    let start = Instant::now();
     let top = tokio::spawn(async {
         tokio::time::sleep(PACED / 2).await;
         top_snapshot().await
     });
-    let mut late = 0;
-    for i in 0..total {
-        let due = start + interval * u32::try_from(i).expect("count");
-        tokio::time::sleep_until(due).await;
-        let permit = permits.clone().acquire_owned().await.expect("semaphore");
-        if tokio::time::Instant::now() > due + Duration::from_millis(20) {
-            late += 1;
-        }
-        let (http, url, body) = (http.clone(), url.clone(), body.clone());
-        tasks.spawn(async move {
-            let sent_ms = epoch_ms();
-            let sent = Instant::now();
-            let response = http
-                .post(&*url)
-                .header("content-type", "application/json")
-                .body(body.to_string())
-                .send()
-                .await;
-            let answer = match response {
-                Ok(r) if r.status().as_u16() == 201 => r.json::<Value>().await.ok(),
-                _ => None,
-            };
-            drop(permit);
-            answer.and_then(|a| {
-                Some(Placed {
-                    id: a["id"].as_str()?.to_owned(),
-                    sent_ms,
-                    answered_ms: epoch_ms(),
-                    http: sent.elapsed(),
-                })
-            })
-        });
-    }
-    let issued_in = start.elapsed();
-    let mut placed = Vec::with_capacity(total);
-    let mut failed = 0;
-    while let Some(result) = tasks.join_next().await {
-        match result.ok().flatten() {
-            Some(p) => placed.push(p),
-            None => failed += 1,
-        }
-    }
+    let pacing = Pacing {
+        rate: f64::from(PACED_RATE),
+        until: Until::Count(total),
+        in_flight: PACED_IN_FLIGHT,
+    };
+    let (pacing, placements) = place(client, fixtures, pacing).await;
+    let (placed, failed) = accepted(placements);
     let wall = start.elapsed();
     let after = cpu_sample(stack);
     let pg = pg_used(stack, &pg_before, &pg_sample(stack).await, wall).await;
@@ -1039,8 +987,8 @@ async fn run_paced(stack: &mut Stack, http: &reqwest::Client, url: &str, body: &
     Paced {
         placed,
         failed,
-        issued_in,
-        late,
+        issued_in: pacing.sent_in,
+        late: pacing.late,
         cpu,
         cpu_wall: wall,
         pg,
@@ -1187,33 +1135,6 @@ async fn validation_latency(stack: &Stack, placed: &[Placed]) -> Latency {
         stamps_in_window,
         db_ms,
     }
-}
-
-/// Orders placed one at a time on the idle system: the floor of the latency.
-async fn place_idle(http: &reqwest::Client, url: &str, body: &str, count: usize) -> Vec<Placed> {
-    let mut placed = Vec::with_capacity(count);
-    for _ in 0..count {
-        let sent_ms = epoch_ms();
-        let sent = Instant::now();
-        let answer: Value = http
-            .post(url)
-            .header("content-type", "application/json")
-            .body(body.to_owned())
-            .send()
-            .await
-            .expect("POST")
-            .json()
-            .await
-            .expect("json");
-        placed.push(Placed {
-            id: answer["id"].as_str().expect("id").to_owned(),
-            sent_ms,
-            answered_ms: epoch_ms(),
-            http: sent.elapsed(),
-        });
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    placed
 }
 
 // ----------------------------------------------------------------------------------

@@ -15,5 +15,6 @@ mod protobuf;
 mod resilience;
 mod secrets;
 mod stop_without_broker;
+mod supervision;
 mod support;
 mod walkthrough;

@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ftgo_harness::{Prometheus, Stack, StackOptions, chromium, load, monitoring, prereqs};
+use ftgo_harness::load::{self, Kind, Mix, Pacing, Plan, Target, Until};
+use ftgo_harness::{Prometheus, Stack, StackOptions, chromium, monitoring, prereqs};
 use serde_json::Value;
 
 const WITHIN: Duration = Duration::from_secs(90);
@@ -157,18 +158,6 @@ fn keep_reading(order_service: std::net::SocketAddr, id: &str) -> tokio::task::J
     })
 }
 
-async fn wait_for_state(stack: &mut Stack, id: &str, state: &str) {
-    let deadline = Instant::now() + WITHIN;
-    loop {
-        let now = load::order_state(stack, id).await.unwrap();
-        if now == state {
-            return;
-        }
-        assert!(Instant::now() < deadline, "order {id} still {now}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// The numbers shown in each panel of a rendered page: panel id -> texts of its `value`
 /// elements.
 fn panel_values(dom: &str) -> Vec<(String, Vec<String>)> {
@@ -199,19 +188,26 @@ async fn under_load_every_dashboard_expression_has_data_and_the_console_shows_nu
     })
     .await
     .expect("the stack with Prometheus starts");
-    let placed = load::place_orders(&mut stack, 5, 1, Duration::from_millis(100))
-        .await
-        .unwrap();
-    for id in &placed.valid {
-        wait_for_state(&mut stack, id, "VALIDATED").await;
-    }
-    wait_for_state(&mut stack, &placed.rejected[0], "REJECTED").await;
+    // 5 good orders and 1 with an item not on the menu, followed to their outcomes.
+    let plan = Plan {
+        mix: Mix::one_in(Kind::OffMenu, 5),
+        pacing: Pacing {
+            rate: 10.0,
+            until: Until::Count(6),
+            in_flight: 6,
+        },
+        deadline: WITHIN,
+    };
+    let target = Target::from_addresses(&stack.addresses()).unwrap();
+    let report = load::run(&target, plan, |_| {}).await.unwrap();
+    assert!(report.passed(), "{report}");
+    assert_eq!((report.validated, report.rejected), (5, 1), "{report}");
     // A reader keeps polling an order while the dashboards are checked, as a person
     // watching a live system would have traffic: rates over the last minute must not
     // fall to zero (and quantiles to NaN) just because the checks took a minute.
     let reader = keep_reading(
         stack.service("order-service", 0).http_address(),
-        &placed.valid[0],
+        &report.accepted_of(Kind::Valid)[0].to_string(),
     );
     let prometheus = stack.prometheus();
 

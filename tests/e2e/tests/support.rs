@@ -129,33 +129,14 @@ impl System {
 
     /// Creates a consumer with the default spending limit; returns its id.
     pub async fn create_consumer(&mut self, name: &str) -> Uuid {
-        self.create_consumer_with(&json!({ "name": name })).await
-    }
-
-    /// Creates a consumer who may spend at most `limit_cents` per order; returns its id.
-    pub async fn create_limited_consumer(&mut self, name: &str, limit_cents: i64) -> Uuid {
-        self.create_consumer_with(&json!({ "name": name, "order_limit_cents": limit_cents }))
-            .await
-    }
-
-    async fn create_consumer_with(&mut self, registration: &Value) -> Uuid {
         let url = format!("{}/v1/consumers", self.url("consumer-service"));
-        let (status, body) = self.post(&url, registration).await;
+        let (status, body) = self.post(&url, &json!({ "name": name })).await;
         assert_eq!(status, 201, "{body}");
         body["id"].as_str().unwrap().parse().unwrap()
     }
 
     /// Creates a delivering restaurant with `menu` as (item id, price in cents).
     pub async fn create_restaurant(&mut self, menu: &[(&str, i64)]) -> Uuid {
-        self.create_restaurant_delivering(true, menu).await
-    }
-
-    /// Creates a restaurant that delivers or not, with `menu` as (item id, price in cents).
-    pub async fn create_restaurant_delivering(
-        &mut self,
-        delivers: bool,
-        menu: &[(&str, i64)],
-    ) -> Uuid {
         let url = format!("{}/v1/restaurants", self.url("restaurant-service"));
         let menu: Vec<Value> = menu
             .iter()
@@ -164,7 +145,7 @@ impl System {
         let (status, body) = self
             .post(
                 &url,
-                &json!({ "name": "Ajanta", "delivers": delivers, "menu": menu }),
+                &json!({ "name": "Ajanta", "delivers": true, "menu": menu }),
             )
             .await;
         assert_eq!(status, 201, "{body}");

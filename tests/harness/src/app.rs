@@ -25,7 +25,6 @@ pub const GRPC_SERVERS: [&str; 1] = ["consumer-service"];
 #[derive(Debug)]
 pub struct AppProcess {
     process: ManagedProcess,
-    command: (PathBuf, Vec<(String, String)>),
     http: SocketAddr,
     grpc: Option<SocketAddr>,
     binary: String,
@@ -82,8 +81,7 @@ impl AppProcess {
             .join("logs")
             .join(format!("{binary_name}-{}-{port}.log", db.name));
         let mut relay = Self {
-            process: spawn(binary_name, &binary, &env, &log)?,
-            command: (binary, env),
+            process: spawn(binary_name, binary, env, &log)?,
             http: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
             grpc,
             binary: binary_name.to_owned(),
@@ -168,6 +166,11 @@ impl AppProcess {
         self.process.log_path()
     }
 
+    /// How long ago it was last (re)started.
+    pub fn uptime(&self) -> Duration {
+        self.process.uptime()
+    }
+
     /// Whether the process is running.
     pub fn is_running(&mut self) -> bool {
         self.process.is_running()
@@ -203,24 +206,32 @@ impl AppProcess {
 
     /// Starts it again with the same settings and port (after a crash or stop).
     pub async fn restart(&mut self) -> Result<()> {
-        self.process.stop();
-        let (binary, env) = &self.command;
-        self.process = spawn(&self.binary, binary, env, self.process.log_path())?;
+        self.process.respawn()?;
         self.wait_answering().await
+    }
+
+    /// Its process, for the supervisor.
+    pub(crate) fn process_mut(&mut self) -> &mut ManagedProcess {
+        &mut self.process
     }
 }
 
+/// Runs `binary` with only `PATH` and `env` in its environment.
 fn spawn(
     name: &str,
-    binary: &Path,
-    env: &[(String, String)],
+    binary: PathBuf,
+    env: Vec<(String, String)>,
     log: &Path,
 ) -> Result<ManagedProcess> {
-    let mut command = Command::new(binary);
-    command.env_clear();
-    if let Some(path) = std::env::var_os("PATH") {
-        command.env("PATH", path);
-    }
-    command.envs(env.iter().map(|(k, v)| (k, v)));
-    ManagedProcess::spawn(name, command, log, Signal::SIGTERM)
+    let path = std::env::var_os("PATH");
+    let recipe = move || {
+        let mut command = Command::new(&binary);
+        command.env_clear();
+        if let Some(path) = &path {
+            command.env("PATH", path);
+        }
+        command.envs(env.iter().map(|(k, v)| (k, v)));
+        command
+    };
+    ManagedProcess::spawn(name, recipe, log, Signal::SIGTERM)
 }

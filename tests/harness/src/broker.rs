@@ -46,7 +46,6 @@ pub struct Broker {
 #[derive(Debug)]
 struct OwnBroker {
     process: ManagedProcess,
-    command: Command,
     log: PathBuf,
 }
 
@@ -86,13 +85,17 @@ impl Broker {
                 .context(|| "write server.properties".into())?;
             let log4j = dir.join("log4j2.yaml");
             std::fs::write(&log4j, LOG4J2).context(|| "write log4j2.yaml".into())?;
-            let command = kafka_command(&libs, &config, &log4j);
-            let process = spawn(&command, &log)?;
+            let libs = libs.clone();
+            let process = ManagedProcess::spawn(
+                "broker",
+                move || kafka_command(&libs, &config, &log4j),
+                &log,
+                Signal::SIGTERM,
+            )?;
             let mut broker = Self {
                 bootstrap: format!("127.0.0.1:{port}"),
                 own: Some(OwnBroker {
                     process,
-                    command,
                     log: log.clone(),
                 }),
             };
@@ -201,8 +204,13 @@ impl Broker {
     pub async fn restart(&mut self) -> Result<()> {
         let own = self.own_mut("restart")?;
         own.process.kill9();
-        own.process = spawn(&own.command, &own.log)?;
+        own.process.respawn()?;
         self.wait_ready().await
+    }
+
+    /// Its process, for the supervisor (none for a shared broker: another owns it).
+    pub(crate) fn process_mut(&mut self) -> Option<&mut ManagedProcess> {
+        self.own.as_mut().map(|own| &mut own.process)
     }
 }
 
@@ -229,12 +237,6 @@ fn answers_metadata(bootstrap: &str) -> bool {
     consumer
         .fetch_metadata(None, Duration::from_secs(2))
         .is_ok_and(|m| !m.brokers().is_empty())
-}
-
-fn spawn(command: &Command, log: &Path) -> Result<ManagedProcess> {
-    let mut fresh = Command::new(command.get_program());
-    fresh.args(command.get_args());
-    ManagedProcess::spawn("broker", fresh, log, Signal::SIGTERM)
 }
 
 /// The JVM flags: a small heap, the serial collector (two cores, one broker) and Log4j 2

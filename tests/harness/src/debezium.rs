@@ -293,7 +293,6 @@ pub struct DebeziumConnect {
     /// The connectors' names, in start order.
     connectors: Vec<String>,
     rest: SocketAddr,
-    command: Command,
 }
 
 impl DebeziumConnect {
@@ -364,17 +363,24 @@ impl DebeziumConnect {
         let log4j = dir.join("log4j2.properties");
         std::fs::write(&log4j, LOG4J2).context(|| format!("write {}", log4j.display()))?;
 
-        let mut command = Command::new(java::java_bin());
-        command
-            .args(options.heap_opts.split_whitespace())
-            .args(JVM_OPTS)
-            .arg(format!("-Dlog4j2.configurationFile={}", log4j.display()))
-            .arg("-cp")
-            .arg(java::classpath(&libs))
-            .arg("org.apache.kafka.connect.cli.ConnectStandalone")
-            .arg(dir.join("worker.properties"))
-            .args(&connector_files)
-            .current_dir(dir);
+        let recipe = {
+            let (heap_opts, classpath) = (options.heap_opts.clone(), java::classpath(&libs));
+            let (dir, worker) = (dir.to_owned(), dir.join("worker.properties"));
+            move || {
+                let mut command = Command::new(java::java_bin());
+                command
+                    .args(heap_opts.split_whitespace())
+                    .args(JVM_OPTS)
+                    .arg(format!("-Dlog4j2.configurationFile={}", log4j.display()))
+                    .arg("-cp")
+                    .arg(&classpath)
+                    .arg("org.apache.kafka.connect.cli.ConnectStandalone")
+                    .arg(&worker)
+                    .args(&connector_files)
+                    .current_dir(&dir);
+                command
+            }
+        };
         let log = logs.join(format!("debezium-{}.log", first.name));
         let rest = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
         let worker = WorkerFiles {
@@ -384,12 +390,16 @@ impl DebeziumConnect {
         };
         worker.write(rest)?;
         Ok(Self {
-            process: spawn(&first.name, &command, &log)?,
+            process: ManagedProcess::spawn(
+                &format!("debezium {}", first.name),
+                recipe,
+                &log,
+                Signal::SIGTERM,
+            )?,
             dir: dir.to_owned(),
             log,
             connectors: connectors.iter().map(|c| c.name.clone()).collect(),
             rest,
-            command,
         })
     }
 
@@ -473,7 +483,7 @@ impl DebeziumConnect {
             .collect();
         std::fs::write(self.dir.join("worker.properties"), rewritten)
             .context(|| "write worker.properties".into())?;
-        self.process = spawn(&self.connectors[0], &self.command, &self.log)?;
+        self.process.respawn()?;
         Ok(())
     }
 
@@ -573,16 +583,6 @@ impl WorkerFiles<'_> {
         }
         write_properties(&self.dir.join("worker.properties"), &properties)
     }
-}
-
-fn spawn(name: &str, command: &Command, log: &Path) -> Result<ManagedProcess> {
-    // `Command` is not `Clone`: rebuild it from its parts for a restart.
-    let mut fresh = Command::new(command.get_program());
-    fresh.args(command.get_args());
-    if let Some(dir) = command.get_current_dir() {
-        fresh.current_dir(dir);
-    }
-    ManagedProcess::spawn(&format!("debezium {name}"), fresh, log, Signal::SIGTERM)
 }
 
 /// Writes a Java properties file (`\`, and `:`/`=` in keys, escaped).

@@ -23,14 +23,17 @@ mod ports;
 mod postgres;
 pub mod prereqs;
 mod process;
+mod progress;
 mod prometheus;
 mod stack;
+pub mod supervise;
 
 pub use app::{AppProcess, RelayProcess};
 pub use broker::{Broker, SHARED_BROKER_ENV};
 pub use error::{Error, Result};
 pub use postgres::{Postgres, ServiceDatabase};
 pub use process::ManagedProcess;
+pub use progress::Progress;
 pub use prometheus::{Prometheus, ScrapeTarget};
 pub use stack::{
     DEAD_LETTER_TOPIC, GROUP_INSTANCE_ID, KafkaTarget, SERVICE_BINARIES, SERVICES, Stack,

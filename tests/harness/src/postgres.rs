@@ -78,13 +78,9 @@ pub(crate) async fn connect(config: &tokio_postgres::Config) -> Result<tokio_pos
 pub struct Postgres {
     process: ManagedProcess,
     bin_dir: PathBuf,
-    data_dir: PathBuf,
-    socket_dir: PathBuf,
     log: PathBuf,
     port: u16,
     superuser_password: String,
-    run_as: Option<(Uid, Gid)>,
-    tuning: Tuning,
 }
 
 /// Server settings a stack chooses.
@@ -140,21 +136,27 @@ impl Postgres {
             }
         }
         let log = logs.join("postgres.log");
-        let mut initdb = Command::new(bin_dir.join("initdb"));
-        initdb
-            .arg("-D")
-            .arg(&data_dir)
-            .args([
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--no-sync",
-                "--no-instructions",
-            ])
-            .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
-            .arg(format!("--pwfile={}", pwfile.display()));
-        run_as_owner(&mut initdb, run_as);
+        let initdb = {
+            let (bin_dir, data_dir, pwfile) = (bin_dir.clone(), data_dir.clone(), pwfile.clone());
+            move || {
+                let mut initdb = Command::new(bin_dir.join("initdb"));
+                initdb
+                    .arg("-D")
+                    .arg(&data_dir)
+                    .args([
+                        "-U",
+                        "postgres",
+                        "-E",
+                        "UTF8",
+                        "--no-sync",
+                        "--no-instructions",
+                    ])
+                    .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
+                    .arg(format!("--pwfile={}", pwfile.display()));
+                run_as_owner(&mut initdb, run_as);
+                initdb
+            }
+        };
         let initdb_log = logs.join("initdb.log");
         let mut process = ManagedProcess::spawn("initdb", initdb, &initdb_log, Signal::SIGTERM)?;
         let status = loop {
@@ -175,22 +177,20 @@ impl Postgres {
             let port = free_port()?;
             let mut postgres = Self {
                 process: spawn_server(
-                    &bin_dir,
-                    &data_dir,
-                    &socket_dir,
+                    Server {
+                        bin_dir: bin_dir.clone(),
+                        data_dir: data_dir.clone(),
+                        socket_dir: socket_dir.clone(),
+                        port,
+                        run_as,
+                        tuning,
+                    },
                     &log,
-                    port,
-                    run_as,
-                    tuning,
                 )?,
                 bin_dir: bin_dir.clone(),
-                data_dir: data_dir.clone(),
-                socket_dir: socket_dir.clone(),
                 log: log.clone(),
                 port,
                 superuser_password: superuser_password.clone(),
-                run_as,
-                tuning,
             };
             match postgres.wait_ready().await {
                 Ok(()) => return Ok(postgres),
@@ -284,17 +284,13 @@ impl Postgres {
     /// Stops the server (fast shutdown) and starts it again on the same port and data,
     /// as a database restart during an incident would.
     pub async fn restart(&mut self) -> Result<()> {
-        self.process.stop();
-        self.process = spawn_server(
-            &self.bin_dir,
-            &self.data_dir,
-            &self.socket_dir,
-            &self.log,
-            self.port,
-            self.run_as,
-            self.tuning,
-        )?;
+        self.process.respawn()?;
         self.wait_ready().await
+    }
+
+    /// The postmaster's process, for the supervisor.
+    pub(crate) fn process_mut(&mut self) -> &mut ManagedProcess {
+        &mut self.process
     }
 
     /// Pids of the postmaster and all its children (backends, WAL sender, ...).
@@ -306,39 +302,46 @@ impl Postgres {
     }
 }
 
-fn spawn_server(
-    bin_dir: &Path,
-    data_dir: &Path,
-    socket_dir: &Path,
-    log: &Path,
+/// What the server runs with: the same on every (re)start.
+#[derive(Debug, Clone)]
+struct Server {
+    bin_dir: PathBuf,
+    data_dir: PathBuf,
+    socket_dir: PathBuf,
     port: u16,
     run_as: Option<(Uid, Gid)>,
     tuning: Tuning,
-) -> Result<ManagedProcess> {
-    let wal_level = if tuning.logical_replication {
-        "logical"
-    } else {
-        "replica"
+}
+
+fn spawn_server(server: Server, log: &Path) -> Result<ManagedProcess> {
+    let recipe = move || {
+        let wal_level = if server.tuning.logical_replication {
+            "logical"
+        } else {
+            "replica"
+        };
+        let fsync = if server.tuning.fsync { "on" } else { "off" };
+        let mut command = Command::new(server.bin_dir.join("postgres"));
+        command
+            .arg("-D")
+            .arg(&server.data_dir)
+            .args(["-p", &server.port.to_string()])
+            .args(["-c", "listen_addresses=127.0.0.1"])
+            .arg("-c")
+            .arg(format!(
+                "unix_socket_directories={}",
+                server.socket_dir.display()
+            ))
+            .args(["-c", &format!("wal_level={wal_level}")])
+            .args(["-c", "max_replication_slots=20", "-c", "max_wal_senders=20"])
+            .args(["-c", "max_connections=200"])
+            .args(["-c", &format!("fsync={fsync}")])
+            .args(["-c", "log_min_messages=warning"]);
+        run_as_owner(&mut command, server.run_as);
+        command
     };
-    let mut command = Command::new(bin_dir.join("postgres"));
-    command
-        .arg("-D")
-        .arg(data_dir)
-        .args(["-p", &port.to_string()])
-        .args(["-c", "listen_addresses=127.0.0.1"])
-        .arg("-c")
-        .arg(format!("unix_socket_directories={}", socket_dir.display()))
-        .args(["-c", &format!("wal_level={wal_level}")])
-        .args(["-c", "max_replication_slots=20", "-c", "max_wal_senders=20"])
-        .args(["-c", "max_connections=200"])
-        .args([
-            "-c",
-            &format!("fsync={}", if tuning.fsync { "on" } else { "off" }),
-        ])
-        .args(["-c", "log_min_messages=warning"]);
-    run_as_owner(&mut command, run_as);
     // SIGINT is PostgreSQL's fast shutdown: roll back sessions, checkpoint, exit.
-    ManagedProcess::spawn("postgres", command, log, Signal::SIGINT)
+    ManagedProcess::spawn("postgres", recipe, log, Signal::SIGINT)
 }
 
 fn run_as_owner(command: &mut Command, run_as: Option<(Uid, Gid)>) {

@@ -1,5 +1,7 @@
 //! A child process the harness owns: its output goes to a log file, and it is stopped
-//! when the handle is dropped (also during a panic's unwinding).
+//! when the handle is dropped (also during a panic's unwinding). It keeps the recipe it
+//! was started from, so it can be started again as it was (a restart after a crash, by a
+//! test or by the supervisor of `cargo dev up`).
 
 use std::fs::File;
 use std::future::Future;
@@ -15,42 +17,78 @@ use crate::error::{Error, IoContext, Result};
 /// How long a process gets to stop after its stop signal before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(15);
 
+/// Builds the command a process runs; called again for every restart, because a
+/// [`Command`] cannot be cloned or spawned twice with its settings intact (uid, cleared
+/// environment).
+pub type Recipe = Box<dyn Fn() -> Command + Send + Sync>;
+
 /// A running child process with its log file.
-#[derive(Debug)]
 pub struct ManagedProcess {
     name: String,
+    recipe: Recipe,
     child: Option<Child>,
+    started: Instant,
     log: PathBuf,
     stop_signal: Signal,
 }
 
+impl std::fmt::Debug for ManagedProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManagedProcess")
+            .field("name", &self.name)
+            .field("pid", &self.pid())
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ManagedProcess {
-    /// Spawns `command` with stdout and stderr appended to `log`. `stop_signal` is what a
-    /// graceful stop sends (SIGINT is PostgreSQL's "fast shutdown", SIGTERM for most).
+    /// Spawns the command `recipe` builds, with stdout and stderr appended to `log`.
+    /// `stop_signal` is what a graceful stop sends (SIGINT is PostgreSQL's "fast
+    /// shutdown", SIGTERM for most).
     pub fn spawn(
         name: &str,
-        mut command: Command,
+        recipe: impl Fn() -> Command + Send + Sync + 'static,
         log: &Path,
         stop_signal: Signal,
     ) -> Result<Self> {
+        let mut process = Self {
+            name: name.to_owned(),
+            recipe: Box::new(recipe),
+            child: None,
+            started: Instant::now(),
+            log: log.to_owned(),
+            stop_signal,
+        };
+        process.respawn()?;
+        Ok(process)
+    }
+
+    /// Starts the process again from its recipe, with the same log (appended to). If
+    /// it still runs, it is stopped gracefully first.
+    pub fn respawn(&mut self) -> Result<()> {
+        self.stop();
         let file = File::options()
             .create(true)
             .append(true)
-            .open(log)
-            .context(|| format!("open log {}", log.display()))?;
+            .open(&self.log)
+            .context(|| format!("open log {}", self.log.display()))?;
         let err = file.try_clone().context(|| "clone log handle".into())?;
+        let mut command = (self.recipe)();
         let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::from(file))
             .stderr(Stdio::from(err))
             .spawn()
-            .context(|| format!("spawn {name} ({:?})", command.get_program()))?;
-        Ok(Self {
-            name: name.to_owned(),
-            child: Some(child),
-            log: log.to_owned(),
-            stop_signal,
-        })
+            .context(|| format!("spawn {} ({:?})", self.name, command.get_program()))?;
+        self.child = Some(child);
+        self.started = Instant::now();
+        Ok(())
+    }
+
+    /// How long ago it was last (re)started.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
     }
 
     /// The component's name, as used in messages.

@@ -67,23 +67,26 @@ impl Prometheus {
         loop {
             attempt += 1;
             let address = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
-            let mut command = Command::new(&bin);
-            command
-                .arg(format!("--config.file={}", config.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    root.join("data").display()
-                ))
-                .arg(format!("--web.listen-address={address}"))
-                .arg(format!(
-                    "--web.console.templates={}",
-                    monitoring::consoles_dir().display()
-                ))
-                .arg(format!(
-                    "--web.console.libraries={}",
-                    monitoring::console_libraries_dir().display()
-                ));
-            let process = ManagedProcess::spawn("prometheus", command, &log, Signal::SIGTERM)?;
+            let recipe = {
+                let (bin, config, data) = (bin.clone(), config.clone(), root.join("data"));
+                move || {
+                    let mut command = Command::new(&bin);
+                    command
+                        .arg(format!("--config.file={}", config.display()))
+                        .arg(format!("--storage.tsdb.path={}", data.display()))
+                        .arg(format!("--web.listen-address={address}"))
+                        .arg(format!(
+                            "--web.console.templates={}",
+                            monitoring::consoles_dir().display()
+                        ))
+                        .arg(format!(
+                            "--web.console.libraries={}",
+                            monitoring::console_libraries_dir().display()
+                        ));
+                    command
+                }
+            };
+            let process = ManagedProcess::spawn("prometheus", recipe, &log, Signal::SIGTERM)?;
             let mut prometheus = Self { process, address };
             match prometheus.wait_ready().await {
                 Ok(()) => {
@@ -139,6 +142,11 @@ impl Prometheus {
     /// Process id.
     pub fn pid(&self) -> u32 {
         self.process.pid()
+    }
+
+    /// Its process, for the supervisor.
+    pub(crate) fn process_mut(&mut self) -> &mut ManagedProcess {
+        &mut self.process
     }
 
     /// Evaluates `expr` now (`/api/v1/query`); returns `data.result` (a JSON array of

@@ -1,50 +1,8 @@
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::support::survivors;
-
-/// A `cargo dev up` process; dropping it (also when an assertion fails) stops it, so a
-/// failed test leaves no stack running.
-struct DevUp(Child);
-
-impl DevUp {
-    /// SIGTERM, then its exit status.
-    fn stop(&mut self) -> std::process::ExitStatus {
-        kill(Pid::from_raw(self.0.id() as i32), Signal::SIGTERM).unwrap();
-        self.0.wait().unwrap()
-    }
-}
-
-impl Drop for DevUp {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.stop();
-        }
-    }
-}
-
-/// Starts `cargo dev up --json` as its own process and reads the addresses it prints.
-fn dev_up() -> (DevUp, Value) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dev"))
-        .args(["up", "--json", "--no-install", "--no-build"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let child = DevUp(child);
-    let addresses: Value = serde_json::from_str(&line)
-        .unwrap_or_else(|e| panic!("`dev up --json` printed {line:?}: {e}"));
-    (child, addresses)
-}
+use crate::support::{DevUp, survivors};
 
 fn pids(addresses: &Value) -> Vec<u32> {
     addresses["pids"]
@@ -80,8 +38,8 @@ fn port_of(url: &str) -> u16 {
 #[tokio::test]
 async fn two_stacks_in_parallel_processes_do_not_collide() {
     let ((mut a, a_addr), (mut b, b_addr)) = std::thread::scope(|s| {
-        let a = s.spawn(dev_up);
-        let b = s.spawn(dev_up);
+        let a = s.spawn(DevUp::start);
+        let b = s.spawn(DevUp::start);
         (a.join().unwrap(), b.join().unwrap())
     });
     assert_ne!(a_addr["dir"], b_addr["dir"]);

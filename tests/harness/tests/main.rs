@@ -3,5 +3,6 @@
 mod broker;
 mod cleanup;
 mod isolation;
+mod load;
 mod postgres;
 mod support;

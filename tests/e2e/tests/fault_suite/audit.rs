@@ -22,13 +22,13 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use ftgo_harness::kafka::{ReceivedRecord, TopicReader};
+use ftgo_harness::load::{Fixtures, Kind, Outcome};
 use ftgo_harness::{DEAD_LETTER_TOPIC, ServiceDatabase};
 use platform::contracts::{consumer, order, restaurant};
 use platform::messaging::headers::MESSAGE_ID;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::load::{Fixtures, Kind, Outcome};
 use crate::support::System;
 
 /// The topics read back: every channel the orders use, the restaurant events and the

@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::load::Load;
+use ftgo_harness::load::Pacer;
+
 use super::plan::Fault;
 use crate::support::{System, metric};
 
@@ -15,7 +16,7 @@ const READY_WITHIN: Duration = Duration::from_secs(120);
 /// Injects `fault` once the load is flowing (and, for a kill, once the victim is busy
 /// with messages), and restarts what it killed. Returns how many redelivered messages a
 /// killed service had skipped as duplicates (its counter dies with it).
-pub async fn inject(system: &mut System, fault: Fault, load: &Load, per_second: f64) -> f64 {
+pub async fn inject(system: &mut System, fault: Fault, load: &Pacer, per_second: f64) -> f64 {
     let deadline = Instant::now() + BUSY_WITHIN;
     while (load.accepted() as f64) < per_second {
         assert!(

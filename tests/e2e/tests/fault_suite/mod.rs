@@ -18,11 +18,11 @@ use std::fmt::Write;
 use std::time::{Duration, Instant};
 
 use ftgo_harness::SERVICE_BINARIES;
+use ftgo_harness::load::{Client, Fixtures, Target};
 use ftgo_harness::logs::scan_for_secrets;
 use uuid::Uuid;
 
 use self::audit::{Audit, Auditor};
-use self::load::{Fixtures, Load};
 use self::plan::Plan;
 use crate::support::System;
 
@@ -93,24 +93,24 @@ async fn run(plan: Plan) {
         .wait_ready(Duration::from_secs(120))
         .await
         .expect("second order-service ready");
-    let instances: Vec<String> = (0..2)
-        .map(|i| system.stack.service("order-service", i).url())
-        .collect();
-    let (fixtures, probes) = Fixtures::create(&mut system).await;
+    // Orders go to both order-service instances in turn.
+    let target = Target::from_addresses(&system.stack.addresses()).expect("the stack's addresses");
+    assert_eq!(target.orders.len(), 2, "{target:?}");
+    let client = Client::new(&target).expect("an HTTP client");
+    let fixtures = Fixtures::create(&client)
+        .await
+        .expect("consumers and restaurants created");
     let mut auditor = Auditor::new(&system, fixtures);
-    let mut tally = Tally {
-        accepted: probes.into_iter().collect(),
-        ..Tally::default()
-    };
+    let mut tally = Tally::default();
 
     let schedule = plan.schedule();
     let mut audit = Audit::default();
     for (round, fault) in schedule.iter().enumerate() {
-        let load = Load::start(fixtures, instances.clone(), plan.orders_per_second);
+        let load = load::start(&client, fixtures, plan.orders_per_second);
         tally.skipped_by_killed +=
             faults::inject(&mut system, *fault, &load, plan.orders_per_second).await;
         tokio::time::sleep(plan.load_after_fault).await; // recovery happens under load
-        let placed = load.stop().await;
+        let placed = load::stop(load).await;
         let (accepted, refused) = (
             placed.accepted.len(),
             placed.refused.values().sum::<usize>(),

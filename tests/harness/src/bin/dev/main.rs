@@ -4,19 +4,23 @@
 //!   loopback, prints every address, and stops everything on Ctrl-C or SIGTERM.
 //! - `cargo dev test`: installs what is missing, then runs formatting and lint checks and
 //!   the whole test suite.
+//! - `cargo dev load`: places orders at a fixed rate against the stack `up` started,
+//!   follows each to its outcome, and fails if the system got any wrong.
 //! - `cargo dev screenshot`: starts the stack with Prometheus, places a little load and
 //!   takes a headless-Chromium screenshot of the overview console (docs/img/).
 #![allow(clippy::print_stdout, reason = "a command-line tool talks on stdout")]
 
+mod load;
+mod screenshot;
+mod up;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use ftgo_harness::{
-    Broker, SHARED_BROKER_ENV, Stack, StackAddresses, StackOptions, chromium, load, prereqs,
-};
+use ftgo_harness::{Broker, SHARED_BROKER_ENV, prereqs};
 
 #[derive(Parser)]
 #[command(
@@ -30,11 +34,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Install prerequisites, start the stack, print its addresses; Ctrl-C stops it.
+    /// Install prerequisites, start the stack, print its addresses, restart any process
+    /// that exits (with back-off); Ctrl-C stops it.
     Up {
         /// Print the addresses as one JSON line (for scripts and tests).
         #[arg(long)]
         json: bool,
+        /// Where to write the addresses as JSON, for `cargo dev load` [default:
+        /// ~/.cache/ftgo/up.json].
+        #[arg(long)]
+        addresses_file: Option<PathBuf>,
         /// Skip the prerequisite check.
         #[arg(long)]
         no_install: bool,
@@ -48,6 +57,11 @@ enum Cmd {
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
     },
+    /// Place orders at a fixed rate against a running stack (the one `cargo dev up`
+    /// started, or addresses given), follow each to VALIDATED or REJECTED, print progress
+    /// every second and a summary; exit status 1 on any order refused, lost or ended
+    /// otherwise than its inputs dictate.
+    Load(load::LoadArgs),
     /// Only install what is missing (PostgreSQL 15, Java and Maven, Apache Kafka's jars,
     /// Debezium's, Prometheus, Chromium).
     Install,
@@ -69,6 +83,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Install => install(),
         Cmd::Up {
             json,
+            addresses_file,
             no_install,
             no_build,
         } => {
@@ -78,8 +93,12 @@ fn main() -> anyhow::Result<()> {
             if !no_build {
                 build_binaries()?;
             }
-            up(json)
+            up::up(
+                json,
+                &addresses_file.unwrap_or_else(up::default_addresses_file),
+            )
         }
+        Cmd::Load(args) => load::load(args),
         Cmd::Test { args } => {
             install()?;
             test(&args)
@@ -89,7 +108,9 @@ fn main() -> anyhow::Result<()> {
             if !no_build {
                 build_binaries()?;
             }
-            screenshot(&output)
+            screenshot::screenshot(&workspace_root().join(&output))?;
+            println!("{}", output.display());
+            Ok(())
         }
     }
 }
@@ -102,140 +123,15 @@ fn build_binaries() -> anyhow::Result<()> {
 }
 
 fn install() -> anyhow::Result<()> {
+    let started = Instant::now();
     prereqs::ensure_installed(&|line| eprintln!("[install] {line}"))
         .context("installing prerequisites")?;
     ftgo_harness::debezium::ensure_installed(&|line| eprintln!("[install] Debezium: {line}"))
-        .context("installing Debezium (the differential test's oracle)")
-}
-
-fn up(json: bool) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        // Its own broker, whatever the environment says: a stack to keep and use.
-        let options = StackOptions {
-            services: true,
-            prometheus: true,
-            private_broker: true,
-            ..StackOptions::default()
-        };
-        let stack = Stack::start_with(options)
-            .await
-            .context("starting the stack")?;
-        let addresses = stack.addresses();
-        if json {
-            println!("{}", serde_json::to_string(&addresses)?);
-        } else {
-            print_addresses(&addresses);
-        }
-        wait_for_stop().await?;
-        eprintln!("stopping...");
-        drop(stack);
-        eprintln!("stopped");
-        Ok(())
-    })
-}
-
-fn print_addresses(a: &StackAddresses) {
-    println!("FTGO stack is up. Ctrl-C stops everything.\n");
-    println!(
-        "  PostgreSQL (passwords in PGPASSFILE={})",
-        a.pgpassfile.display()
+        .context("installing Debezium (the differential test's oracle)")?;
+    eprintln!(
+        "[install] prerequisites checked ({:.1} s)",
+        started.elapsed().as_secs_f64()
     );
-    for (service, url) in &a.databases {
-        println!("    {service:<20} {url}");
-    }
-    println!("  Kafka bootstrap        {}", a.kafka_bootstrap);
-    println!("  Services (API, /openapi.json, /metrics)");
-    for (service, url) in &a.services {
-        println!("    {service:<20} {url}");
-    }
-    println!("  gRPC (ftgo.consumer.v1.ConsumerService)");
-    for (service, url) in &a.grpc {
-        println!("    {service:<20} {url}");
-    }
-    println!("  CDC relays (metrics)");
-    for (service, url) in &a.relays {
-        println!("    {service:<20} {url}");
-    }
-    if let (Some(prometheus), Some(console)) = (&a.prometheus, &a.console) {
-        println!("  Prometheus             {prometheus}");
-        println!("    overview console     {console}");
-    }
-    println!("  logs                   {}", a.logs.display());
-    println!(
-        "\n  try: PGPASSFILE={} psql {}",
-        a.pgpassfile.display(),
-        a.databases[0].1
-    );
-}
-
-/// Orders placed for the screenshot (one in 20 rejected), and their spacing: about a
-/// minute of load, so the rates are not zero and the graphs have a shape.
-const SCREENSHOT_ORDERS: usize = 120;
-const SCREENSHOT_REJECTED: usize = 6;
-const SCREENSHOT_PAUSE: Duration = Duration::from_millis(500);
-
-/// Writes the screenshot to `output` (relative to the workspace root).
-fn screenshot(output: &Path) -> anyhow::Result<()> {
-    let path = workspace_root().join(output);
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        let mut stack = Stack::start_with(StackOptions {
-            prometheus: true,
-            private_broker: true,
-            ..StackOptions::default()
-        })
-        .await
-        .context("starting the stack")?;
-        eprintln!(
-            "[dev] placing {SCREENSHOT_ORDERS} orders ({SCREENSHOT_REJECTED} to be rejected) \
-             over ~1 minute"
-        );
-        let placed = load::place_orders(
-            &mut stack,
-            SCREENSHOT_ORDERS - SCREENSHOT_REJECTED,
-            SCREENSHOT_REJECTED,
-            SCREENSHOT_PAUSE,
-        )
-        .await
-        .context("placing orders")?;
-        // Wait until Prometheus has scraped every outcome and the consumers have caught
-        // up, so the page shows all orders.
-        let expr = format!(
-            "sum(ftgo_orders_total{{outcome=~\"validated|rejected\"}}) >= {} \
-             and on() sum(ftgo_consumer_lag_messages) == 0",
-            placed.valid.len() + placed.rejected.len()
-        );
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while stack
-            .prometheus()
-            .query(&expr)
-            .await
-            .is_none_or(|r| r.is_empty())
-        {
-            if Instant::now() > deadline {
-                bail!("Prometheus did not see every order handled within 60 s");
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let url = stack.prometheus().console_url();
-        chromium::screenshot(&url, &path, 1280, 1260)
-            .await
-            .context("taking the screenshot")?;
-        println!("{}", output.display());
-        Ok(())
-    })
-}
-
-async fn wait_for_stop() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
-        _ = term.recv() => {},
-    }
     Ok(())
 }
 
@@ -252,6 +148,8 @@ fn cargo(what: &str, args: &[&str]) -> anyhow::Result<()> {
 fn cargo_with_env(what: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("[dev] {what}: cargo {}", args.join(" "));
+    let started = Instant::now();
+    // Cargo's own output (its progress bar on a terminal) goes straight to ours.
     let status = Command::new(&cargo)
         .args(args)
         .envs(env.iter().copied())
@@ -261,6 +159,10 @@ fn cargo_with_env(what: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::Re
     if !status.success() {
         bail!("{what} failed ({status})");
     }
+    eprintln!(
+        "[dev] {what}: done ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -9,14 +9,23 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+mod addresses;
+mod supervision;
 
+use std::time::{Duration, Instant};
+
+pub use self::addresses::StackAddresses;
 use crate::app::AppProcess;
 use crate::broker::Broker;
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::kafka::TopicReader;
 use crate::postgres::{Postgres, ServiceDatabase};
+use crate::prereqs::{KAFKA_VERSION, POSTGRES_MAJOR};
+use crate::progress::Progress;
 use crate::prometheus::{Prometheus, ScrapeTarget};
+
+/// How long a started service may take to be ready, and a relay to stream.
+const READY_WITHIN: Duration = Duration::from_secs(120);
 
 /// The services of the system; each owns a database of the same name.
 pub const SERVICES: [&str; 3] = ["order_service", "consumer_service", "restaurant_service"];
@@ -52,6 +61,9 @@ pub struct StackOptions {
     /// Apache Kafka a restarted member rejoins without it, and with it a rolling update
     /// strands the old pods' partitions (docs/reliability.md, "Consumer groups").
     pub static_membership: bool,
+    /// Told about each part as it comes up, with its time (`cargo dev up` prints it);
+    /// silent by default.
+    pub progress: Progress,
 }
 
 /// The setting that gives a service instance its static consumer-group member id
@@ -88,33 +100,6 @@ pub struct Stack {
     databases: Vec<ServiceDatabase>,
     logs: PathBuf,
     dir: tempfile::TempDir,
-}
-
-/// What `cargo dev up` prints: where everything is. Holds no secret.
-#[derive(Debug, Clone, Serialize)]
-pub struct StackAddresses {
-    /// The stack's private directory.
-    pub dir: PathBuf,
-    /// Where every process's log is.
-    pub logs: PathBuf,
-    /// `PGPASSFILE` holding the service roles' passwords, for psql.
-    pub pgpassfile: PathBuf,
-    /// Service name -> connection URL (no password).
-    pub databases: Vec<(String, String)>,
-    /// Service name -> its relay's `/metrics` URL.
-    pub relays: Vec<(String, String)>,
-    /// Service binary -> its base URL (API, `/openapi.json`, `/metrics`).
-    pub services: Vec<(String, String)>,
-    /// Service binary -> its gRPC server's URL (consumer-service).
-    pub grpc: Vec<(String, String)>,
-    /// `bootstrap.servers` of the broker.
-    pub kafka_bootstrap: String,
-    /// Prometheus's URL, if started.
-    pub prometheus: Option<String>,
-    /// The FTGO overview console's URL, if Prometheus was started.
-    pub console: Option<String>,
-    /// Pid of every server process.
-    pub pids: Vec<u32>,
 }
 
 impl Stack {
@@ -154,18 +139,44 @@ impl Stack {
             ),
             None => String::new(),
         };
+        let progress = &options.progress;
+        let started = Instant::now();
         let (postgres, broker) = tokio::join!(
-            Postgres::start(
-                &pg_root,
-                &logs,
-                options.fsync,
-                !options.without_logical_replication
-            ),
             async {
-                match shared {
-                    Some(broker) => Ok(broker),
-                    None => Broker::start(dir.path(), &logs).await,
-                }
+                let postgres = Postgres::start(
+                    &pg_root,
+                    &logs,
+                    options.fsync,
+                    !options.without_logical_replication,
+                )
+                .await?;
+                progress.done(
+                    &format!(
+                        "PostgreSQL {POSTGRES_MAJOR} ready on 127.0.0.1:{}",
+                        postgres.port()
+                    ),
+                    started,
+                );
+                Ok::<_, Error>(postgres)
+            },
+            async {
+                let broker = match shared {
+                    Some(broker) => broker,
+                    None => Broker::start(dir.path(), &logs).await?,
+                };
+                let whose = if broker.is_shared() {
+                    "the test run's shared"
+                } else {
+                    "its own"
+                };
+                progress.done(
+                    &format!(
+                        "Apache Kafka {KAFKA_VERSION} ({whose} broker) ready at {}",
+                        broker.bootstrap_servers()
+                    ),
+                    started,
+                );
+                Ok::<_, Error>(broker)
             }
         );
         let (postgres, broker) = (postgres?, broker?);
@@ -174,7 +185,9 @@ impl Stack {
             .await?;
         let mut databases = Vec::new();
         for service in SERVICES {
+            let started = Instant::now();
             databases.push(postgres.create_service_database(service).await?);
+            progress.done(&format!("database {service} created"), started);
         }
         let mut stack = Self {
             prometheus: None,
@@ -197,7 +210,12 @@ impl Stack {
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
             for service in SERVICES {
-                stack.start_relay(service, &env).await?;
+                let started = Instant::now();
+                let relay = stack.start_relay(service, &env).await?;
+                progress.done(
+                    &format!("cdc-relay for {service} started at {}", relay.url()),
+                    started,
+                );
             }
         }
         if services {
@@ -217,21 +235,30 @@ impl Stack {
                 }
                 let env: Vec<(&str, &str)> =
                     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                stack.start_service(binary, &env).await?;
+                let started = Instant::now();
+                let service = stack.start_service(binary, &env).await?;
+                progress.done(&format!("{binary} started at {}", service.url()), started);
             }
-            for service in &mut stack.services {
-                service
-                    .wait_ready(std::time::Duration::from_secs(120))
-                    .await?;
-            }
-            for relay in &mut stack.relays {
-                relay
-                    .wait_ready(std::time::Duration::from_secs(120))
-                    .await?;
+            // Ready: a service reaches its database and the broker; a relay streams.
+            for process in stack.services.iter_mut().chain(&mut stack.relays) {
+                process.wait_ready(READY_WITHIN).await?;
+                let what = match process.binary() {
+                    "cdc-relay" => format!("cdc-relay for {} streaming", process.service()),
+                    binary => format!("{binary} ready"),
+                };
+                progress.say(&format!(
+                    "{what} ({:.1} s after its start)",
+                    process.uptime().as_secs_f64()
+                ));
             }
         }
         if options.prometheus {
-            stack.start_prometheus().await?;
+            let started = Instant::now();
+            let url = stack.start_prometheus().await?.url();
+            progress.done(
+                &format!("Prometheus ready at {url}, every target scraped"),
+                started,
+            );
         }
         Ok(stack)
     }
@@ -459,48 +486,5 @@ impl Stack {
         std::fs::write(&path, lines).context(|| "write pgpass".into())?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .context(|| "chmod pgpass".into())
-    }
-
-    /// Where everything is (no secrets).
-    pub fn addresses(&self) -> StackAddresses {
-        StackAddresses {
-            dir: self.dir().to_owned(),
-            logs: self.logs.clone(),
-            pgpassfile: self.pgpass_path(),
-            databases: self
-                .databases
-                .iter()
-                .map(|db| (db.name.clone(), db.url_without_password()))
-                .collect(),
-            relays: self
-                .relays
-                .iter()
-                .map(|r| {
-                    (
-                        r.service().to_owned(),
-                        format!("http://{}/metrics", r.http_address()),
-                    )
-                })
-                .collect(),
-            services: self
-                .services
-                .iter()
-                .map(|s| (s.binary().to_owned(), s.url()))
-                .collect(),
-            grpc: self
-                .services
-                .iter()
-                .filter_map(|s| {
-                    Some((
-                        s.binary().to_owned(),
-                        format!("http://{}", s.grpc_address()?),
-                    ))
-                })
-                .collect(),
-            kafka_bootstrap: self.broker.bootstrap_servers(),
-            prometheus: self.prometheus.as_ref().map(Prometheus::url),
-            console: self.prometheus.as_ref().map(Prometheus::console_url),
-            pids: self.server_pids(),
-        }
     }
 }
