@@ -1,8 +1,7 @@
 //! The system's APIs called as a client would: one HTTP client with keep-alive and a
 //! timeout, an `Idempotency-Key` on every order.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -13,10 +12,6 @@ use crate::error::{Error, Result};
 
 /// How long one request may take before it counts as timed out.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-/// How long an order may wait for order-service's replica to learn its restaurant.
-const REPLICA_WAIT: Duration = Duration::from_secs(60);
-/// The pause between tries while the replica has not learnt the restaurant.
-const REPLICA_RETRY: Duration = Duration::from_millis(100);
 
 /// What order-service answered to an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +40,6 @@ pub struct Exchange {
 pub struct Client {
     http: reqwest::Client,
     target: Arc<Target>,
-    replica: Arc<Replica>,
 }
 
 impl Client {
@@ -61,7 +55,6 @@ impl Client {
         Ok(Self {
             http,
             target: Arc::new(target.clone()),
-            replica: Arc::default(),
         })
     }
 
@@ -94,54 +87,26 @@ impl Client {
         }
     }
 
-    /// Places order `body` (naming `restaurant`) at order-service instance `instance`
-    /// (modulo their number) with Idempotency-Key `key`.
-    ///
-    /// A restaurant created a moment ago may not have reached order-service's replica,
-    /// which answers 422 naming `restaurant_id`. Such an answer is tried again (for up to
-    /// a minute) while no order at that restaurant had been accepted when it was sent;
-    /// after one was, the replica knows the restaurant and a 422 is an answer like any.
-    pub async fn place(
-        &self,
-        instance: usize,
-        body: &Value,
-        restaurant: Uuid,
-        key: &str,
-    ) -> Exchange {
+    /// Places order `body` at order-service instance `instance` (modulo their number)
+    /// with Idempotency-Key `key`. A restaurant created a moment ago needs no waiting:
+    /// order-service waits for its replica, or accepts the order and prices it later.
+    pub async fn place(&self, instance: usize, body: &Value, key: &str) -> Exchange {
         let url = format!(
             "{}/v1/orders",
             self.target.orders[instance % self.target.orders.len()]
         );
-        let give_up = Instant::now() + REPLICA_WAIT;
-        loop {
-            let sent = Instant::now();
-            let sent_ms = epoch_ms();
-            let (answer, field) = self.post_order(&url, body, key).await;
-            let exchange = Exchange {
-                answer,
-                sent_ms,
-                answered_ms: epoch_ms(),
-                response_time: sent.elapsed(),
-            };
-            match &exchange.answer {
-                Answer::Accepted(_) => self.replica.learnt(restaurant, Instant::now()),
-                Answer::Refused(why)
-                    if why == "HTTP 422"
-                        && field.as_deref() == Some("restaurant_id")
-                        && self.replica.may_lag(restaurant, sent)
-                        && Instant::now() < give_up =>
-                {
-                    tokio::time::sleep(REPLICA_RETRY).await;
-                    continue;
-                }
-                Answer::Refused(_) => {}
-            }
-            return exchange;
+        let sent = Instant::now();
+        let sent_ms = epoch_ms();
+        let answer = self.post_order(&url, body, key).await;
+        Exchange {
+            answer,
+            sent_ms,
+            answered_ms: epoch_ms(),
+            response_time: sent.elapsed(),
         }
     }
 
-    /// One POST: the answer, and the problem's `field` if it names one.
-    async fn post_order(&self, url: &str, body: &Value, key: &str) -> (Answer, Option<String>) {
+    async fn post_order(&self, url: &str, body: &Value, key: &str) -> Answer {
         let response = match self
             .http
             .post(url)
@@ -151,22 +116,20 @@ impl Client {
             .await
         {
             Ok(response) => response,
-            Err(e) => return (Answer::Refused(transport_error(&e).to_owned()), None),
+            Err(e) => return Answer::Refused(transport_error(&e).to_owned()),
         };
         let status = response.status().as_u16();
         let answer: Option<Value> = response.json().await.ok();
         if status != 201 {
-            let field = answer.and_then(|a| a["field"].as_str().map(str::to_owned));
-            return (Answer::Refused(format!("HTTP {status}")), field);
+            return Answer::Refused(format!("HTTP {status}"));
         }
-        let answer = match answer {
+        match answer {
             None => Answer::Refused("201 with an unreadable body".into()),
             Some(order) => match order["id"].as_str().and_then(|id| id.parse().ok()) {
                 Some(id) => Answer::Accepted(id),
                 None => Answer::Refused("201 without an id".into()),
             },
-        };
-        (answer, None)
+        }
     }
 }
 
@@ -186,49 +149,4 @@ pub(crate) fn epoch_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// When an order at each restaurant was first accepted: from then on order-service's
-/// replica knows it.
-#[derive(Debug, Default)]
-struct Replica(Mutex<HashMap<Uuid, Instant>>);
-
-impl Replica {
-    fn learnt(&self, restaurant: Uuid, at: Instant) {
-        let mut known = self.0.lock().expect("replica lock");
-        let first = known.entry(restaurant).or_insert(at);
-        *first = (*first).min(at);
-    }
-
-    /// Whether a refusal of an order sent at `sent` may be the replica lagging: no order
-    /// at `restaurant` had been accepted before it was sent. (One accepted while it was
-    /// on its way may have been looked up after it.)
-    fn may_lag(&self, restaurant: Uuid, sent: Instant) -> bool {
-        self.0
-            .lock()
-            .expect("replica lock")
-            .get(&restaurant)
-            .is_none_or(|known| sent < *known)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_refusal_sent_after_an_acceptance_is_not_the_replica_lagging() {
-        let replica = Replica::default();
-        let restaurant = Uuid::now_v7();
-        let before = Instant::now();
-        assert!(replica.may_lag(restaurant, before));
-        let accepted = before + Duration::from_millis(5);
-        replica.learnt(restaurant, accepted);
-        assert!(replica.may_lag(restaurant, before), "sent before it");
-        assert!(!replica.may_lag(restaurant, accepted + Duration::from_millis(1)));
-        assert!(
-            replica.may_lag(Uuid::now_v7(), accepted),
-            "another restaurant"
-        );
-    }
 }

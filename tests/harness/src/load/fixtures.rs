@@ -27,8 +27,8 @@ pub struct Fixtures {
 
 impl Fixtures {
     /// Creates them through consumer-service's and restaurant-service's APIs. The
-    /// restaurants reach order-service's replica a moment later; [`Client::place`]
-    /// waits for that.
+    /// restaurants reach order-service's replica a moment later, which order-service
+    /// itself waits for.
     pub async fn create(client: &Client) -> Result<Self> {
         let consumer = client.create_consumer(&json!({ "name": "Ada" })).await?;
         let limited_consumer = client

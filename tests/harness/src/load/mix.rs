@@ -6,7 +6,8 @@ use std::fmt;
 /// What an order asks for, which decides how it must end. Every way the system rejects
 /// an order that order-service accepted has a kind: consumer-service's two verdicts and
 /// restaurant-service's two about an existing restaurant. (An unknown restaurant is no
-/// kind: order-service answers it itself, from its replica, before any validation.)
+/// kind: order-service accepts it unpriced and rejects it only at its validation
+/// deadline, 30 s by default, which a load run would wait out.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     /// Known consumer within its limit, delivering restaurant, items on the menu.

@@ -108,8 +108,7 @@ impl Pacer {
                 let key = format!("load-{run}-{n}");
                 async move {
                     let body = fixtures.body(kind);
-                    let restaurant = fixtures.restaurant_of(kind);
-                    let exchange = client.place(n, &body, restaurant, &key).await;
+                    let exchange = client.place(n, &body, &key).await;
                     let placement = Placement {
                         n,
                         kind,
