@@ -237,8 +237,6 @@ pub struct RelayOptions {
     pub dead_letter_topic: String,
     /// How often the confirmed position is reported to PostgreSQL at most, in ms.
     pub status_interval_ms: u64,
-    /// How long the producer retries one record before the session restarts, in ms.
-    pub delivery_timeout_ms: u64,
     /// `linger.ms` of the producer: batching delay.
     pub linger_ms: u64,
     /// Most records awaiting a broker acknowledgement; reading the WAL pauses beyond it.
@@ -260,7 +258,6 @@ impl Default for RelayOptions {
             table: "public.outbox".into(),
             dead_letter_topic: platform::messaging::channels::DEAD_LETTER.into(),
             status_interval_ms: 1_000,
-            delivery_timeout_ms: 30_000,
             linger_ms: 5,
             max_in_flight: 20_000,
             max_backoff_ms: 10_000,

@@ -13,6 +13,8 @@
 //! session replayed its WAL (the notice's delivery failed and the position was not
 //! confirmed) is kept once.
 
+use std::collections::HashMap;
+
 use platform::config::DatabaseSettings;
 use tokio::sync::Mutex;
 use tokio_postgres::{Client, NoTls};
@@ -28,6 +30,10 @@ pub struct DeadLetterStore {
     /// `schema.table`, quoted.
     table: String,
     client: Mutex<Option<Client>>,
+    /// The origins kept by this process, with their reason: a record the broker refused
+    /// stops the producer (it would leave a gap), so when the session replays, the
+    /// record is dead-lettered again without being offered to the broker a second time.
+    kept: std::sync::Mutex<HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for DeadLetterStore {
@@ -49,7 +55,18 @@ impl DeadLetterStore {
                 crate::source::quote_ident(TABLE)
             ),
             client: Mutex::new(None),
+            kept: std::sync::Mutex::default(),
         }
+    }
+
+    /// Why the record from `origin` was dead-lettered by this process before, if it was.
+    pub fn refused_before(&self, origin: &Origin) -> Option<String> {
+        self.kept_origins().get(&origin.to_string()).cloned()
+    }
+
+    fn kept_origins(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        // A panic while holding the lock cannot leave the map half-written.
+        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The table, as `schema.table` (for the notice's header and the log).
@@ -93,7 +110,11 @@ impl DeadLetterStore {
             )
             .await;
         match row {
-            Ok(row) => Ok(row.get(0)),
+            Ok(row) => {
+                self.kept_origins()
+                    .insert(origin.to_string(), letter.reason.clone());
+                Ok(row.get(0))
+            }
             Err(e) => {
                 *guard = None;
                 Err(store_failed(platform::Error::Database(e)))

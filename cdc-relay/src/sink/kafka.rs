@@ -2,8 +2,14 @@
 //!
 //! Settings that carry the guarantees: `enable.idempotence=true` (no duplicates or
 //! reordering from the producer's own retries, at most 5 requests in flight per
-//! connection), `acks=all`, and `partitioner=murmur2_random` (the Java client's
-//! partitioner, so a key lands on the same partition whichever client produced it).
+//! connection), `acks=all`, `partitioner=murmur2_random` (the Java client's partitioner,
+//! so a key lands on the same partition whichever client produced it), and no gaps:
+//! `message.timeout.ms=0` (a record waits for the broker as long as it takes, as Kafka
+//! Connect's source producers do) with `enable.gapless.guarantee=true` (any other error
+//! that would leave a gap stops the producer, which the relay then replaces). Without
+//! them a batch that failed (a broker killed mid-stream, seen in CI) let the producer bump
+//! its epoch and deliver the records behind it; the session's replay then published the
+//! failed ones after them, out of commit order.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,7 +57,6 @@ impl KafkaSink {
     pub fn new(settings: &RelaySettings, client_id: &str) -> Result<Self> {
         let (kafka, options) = (&settings.kafka, &settings.relay);
         let linger = options.linger_ms.to_string();
-        let timeout = options.delivery_timeout_ms.to_string();
         let queue = (options.max_in_flight * 2 + 1_000).to_string();
         let config = kafka.client_config(&[
             ("client.id", client_id),
@@ -59,7 +64,8 @@ impl KafkaSink {
             ("acks", "all"),
             ("partitioner", "murmur2_random"),
             ("linger.ms", &linger),
-            ("message.timeout.ms", &timeout),
+            ("message.timeout.ms", "0"),
+            ("enable.gapless.guarantee", "true"),
             ("queue.buffering.max.messages", &queue),
         ]);
         let producer = kafka.create(&config, "producer")?;
@@ -284,6 +290,17 @@ fn to_headers(list: &[(String, Option<Vec<u8>>)]) -> OwnedHeaders {
 impl Sink for KafkaSink {
     async fn publish(&self, mut record: OutboxRecord, origin: Origin) -> Delivery {
         record.topic.insert_str(0, &self.topic_prefix);
+        if let Some(reason) = self.dead_letters.refused_before(&origin) {
+            // Replayed after its refusal stopped the producer: not offered again.
+            let letter = DeadLetter {
+                key: record.key,
+                headers: record.headers,
+                payload: record.payload.unwrap_or_default(),
+                original_topic: Some(record.topic),
+                reason,
+            };
+            return self.dead_letter_delivery(letter, origin);
+        }
         let headers = to_headers(&record.headers);
         let enqueued = self
             .enqueue(

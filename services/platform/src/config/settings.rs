@@ -153,9 +153,11 @@ impl DatabaseSettings {
 
 /// librdkafka properties that `kafka.properties` may not change, with the values that are
 /// accepted (what the processes set anyway) and why. The relay's producer and every
-/// dead-letter producer are idempotent with `acks=all`; the relay's delivery timeout is
-/// `relay.delivery_timeout_ms`; keys are placed with the Java client's murmur2, so the
-/// same key lands on the same partition whoever produces it.
+/// dead-letter producer are idempotent with `acks=all`; the relay's records wait for the
+/// broker without a timeout and its producer stops rather than leave a gap (a record that
+/// failed while later ones were delivered would be re-sent after them); keys are placed
+/// with the Java client's murmur2, so the same key lands on the same partition whoever
+/// produces it.
 pub const PROTECTED_PROPERTIES: &[(&str, &[&str], &str)] = &[
     (
         "enable.idempotence",
@@ -175,12 +177,17 @@ pub const PROTECTED_PROPERTIES: &[(&str, &[&str], &str)] = &[
     (
         "message.timeout.ms",
         &[],
-        "the delivery timeout is relay.delivery_timeout_ms (the relay re-sends from the WAL after it)",
+        "records wait for the broker as long as it takes: one that timed out would be re-sent after the records behind it",
     ),
     (
         "delivery.timeout.ms",
         &[],
-        "the delivery timeout is relay.delivery_timeout_ms (the relay re-sends from the WAL after it)",
+        "records wait for the broker as long as it takes: one that timed out would be re-sent after the records behind it",
+    ),
+    (
+        "enable.gapless.guarantee",
+        &["true"],
+        "a batch that failed while later ones were delivered would be re-sent after them",
     ),
     (
         "retries",
