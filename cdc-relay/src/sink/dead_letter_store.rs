@@ -66,7 +66,9 @@ impl DeadLetterStore {
 
     fn kept_origins(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
         // A panic while holding the lock cannot leave the map half-written.
-        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.kept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The table, as `schema.table` (for the notice's header and the log).
