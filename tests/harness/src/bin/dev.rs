@@ -104,6 +104,8 @@ fn build_binaries() -> anyhow::Result<()> {
 fn install() -> anyhow::Result<()> {
     prereqs::ensure_installed(&|line| eprintln!("[install] {line}"))
         .context("installing prerequisites")?;
+    prereqs::ensure_kube_apiserver(&|line| eprintln!("[install] {line}"))
+        .context("building kube-apiserver and etcd (the tests' Kubernetes API server)")?;
     ftgo_harness::debezium::ensure_installed(&|line| eprintln!("[install] Debezium: {line}"))
         .context("installing Debezium (the differential test's oracle)")
 }
