@@ -15,6 +15,7 @@ pub mod debezium;
 mod error;
 pub mod http;
 pub mod kafka;
+pub mod kube;
 pub mod load;
 pub mod logs;
 pub mod measure;
