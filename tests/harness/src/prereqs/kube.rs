@@ -109,7 +109,7 @@ pub fn kube_tools() -> Result<KubeTools> {
 const MARKER: &str = "built-from.txt";
 
 /// Makes sure kube-apiserver, etcd and the CRDs are in [`kube_home`], building them when
-/// missing (once per machine: about half an hour on two busy cores). `progress` receives
+/// missing (once per machine: 10 to 25 minutes on two cores). `progress` receives
 /// one line per step and, while compiling, a line every 10% of the packages.
 pub fn ensure_kube_apiserver(progress: &dyn Fn(&str)) -> Result<KubeTools> {
     let home = kube_home();
@@ -123,7 +123,7 @@ pub fn ensure_kube_apiserver(progress: &dyn Fn(&str)) -> Result<KubeTools> {
     }
     progress(&format!(
         "kube-apiserver {KUBE_VERSION} and etcd {ETCD_VERSION}: missing, building them from \
-         the Go module proxy into {} (once per machine; tens of minutes on two cores)",
+         the Go module proxy into {} (once per machine; 10 to 25 minutes on two cores)",
         home.display()
     ));
     let started = Instant::now();
