@@ -34,7 +34,7 @@ fn holder(api: &LeaseApi) -> usize {
 }
 
 /// Waits until replica `index` streams, and checks the other does not.
-async fn wait_streaming_alone(stack: &mut ftgo_harness::Stack, index: usize) {
+pub(crate) async fn wait_streaming_alone(stack: &mut ftgo_harness::Stack, index: usize) {
     wait_metric(stack, index, "ftgo_relay_streaming", |s| s == 1.0, WITHIN).await;
     assert_eq!(
         stack
@@ -50,7 +50,7 @@ async fn wait_streaming_alone(stack: &mut ftgo_harness::Stack, index: usize) {
 }
 
 /// Commits a batch on fresh aggregates; returns it.
-async fn commit_batch(
+pub(crate) async fn commit_batch(
     stack: &ftgo_harness::Stack,
     name: &str,
 ) -> Vec<platform::outbox::OutboxMessage> {

@@ -1,6 +1,7 @@
-//! A stand-in for the Kubernetes API's Lease endpoints, for relay processes: no
-//! kube-apiserver can run here. It keeps Leases as the API server does for what the relay
-//! uses: GET, POST (409 AlreadyExists) and PUT conditional on `metadata.resourceVersion`
+//! A stand-in for the Kubernetes API's Lease endpoints, for relay processes: the test can
+//! hand the Lease to another holder at once and read it without a client or credentials
+//! (`lease_on_api_server.rs` runs the election on a real kube-apiserver). It keeps Leases
+//! as the API server does for what the relay uses: GET, POST (409 AlreadyExists) and PUT conditional on `metadata.resourceVersion`
 //! (409 Conflict), each write bumping the version. It serves from a thread of its own:
 //! the test's runtime blocks at times (reading the topic, waiting for a process to
 //! exit), and a stand-in that stops answering then would fake an API outage.

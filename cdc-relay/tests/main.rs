@@ -8,6 +8,7 @@ mod faults;
 mod idle_wal;
 mod leader_election;
 mod lease_api;
+mod lease_on_api_server;
 mod migration_race;
 mod polling;
 mod secrets;

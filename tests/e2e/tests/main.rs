@@ -7,6 +7,7 @@ mod fault_suite;
 mod fuzz_api;
 mod graceful_stop;
 mod grpc;
+mod kubernetes;
 mod messaging;
 mod observability;
 mod order_flow;

@@ -3,7 +3,7 @@
 /// What can go wrong while starting or driving the stack.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A prerequisite (PostgreSQL binaries, tansu) is missing and could not be installed.
+    /// A prerequisite (PostgreSQL binaries, Kafka, kube-apiserver) is missing and could not be installed.
     #[error("prerequisite {what}: {reason}")]
     Prerequisite {
         /// Which prerequisite.
@@ -58,6 +58,27 @@ pub enum Error {
     /// A broker admin request failed.
     #[error("broker: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+
+    /// A request of the harness to the Kubernetes API server failed.
+    #[error("kubernetes: {0}")]
+    Kube(#[from] kube::Error),
+
+    /// A Kubernetes object (a manifest, an API answer) is not what the harness expects.
+    #[error("kubernetes: {0}")]
+    KubeObject(String),
+
+    /// Generating the API server's certificates or keys failed.
+    #[error("certificates: {0}")]
+    Certificate(#[from] rcgen::Error),
+
+    /// A Helm action (Helm's engine through helm-python-sdk) failed; Helm's message.
+    #[error("helm {action}: {message}")]
+    Helm {
+        /// install, upgrade, rollback, ...
+        action: String,
+        /// What Helm said.
+        message: String,
+    },
 }
 
 /// Result with the harness [`Error`].

@@ -5,7 +5,8 @@
 //! services and a Prometheus scraping them — on free loopback ports, each in a private temporary
 //! directory, and stops every process when the [`Stack`] is dropped, including while a
 //! test panics. `cargo dev up` and the tests use this same code, so what a user runs
-//! locally is what the tests run.
+//! locally is what the tests run. [`kube::ApiServer`] is a real Kubernetes API server for
+//! the tests of the chart and of the relays' leader election.
 
 mod app;
 pub mod binaries;
@@ -15,6 +16,7 @@ pub mod debezium;
 mod error;
 pub mod http;
 pub mod kafka;
+pub mod kube;
 pub mod load;
 pub mod logs;
 pub mod measure;

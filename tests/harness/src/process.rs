@@ -42,6 +42,32 @@ impl std::fmt::Debug for ManagedProcess {
     }
 }
 
+/// A recipe that builds `command` again each time (program, arguments, environment,
+/// working directory): for processes whose command is fixed once written.
+pub fn recipe_of(command: &Command) -> impl Fn() -> Command + Send + Sync + 'static {
+    let program = command.get_program().to_owned();
+    let args: Vec<std::ffi::OsString> = command.get_args().map(ToOwned::to_owned).collect();
+    let envs: Vec<(std::ffi::OsString, Option<std::ffi::OsString>)> = command
+        .get_envs()
+        .map(|(k, v)| (k.to_owned(), v.map(ToOwned::to_owned)))
+        .collect();
+    let dir = command.get_current_dir().map(Path::to_path_buf);
+    move || {
+        let mut command = Command::new(&program);
+        command.args(&args);
+        for (key, value) in &envs {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        if let Some(dir) = &dir {
+            command.current_dir(dir);
+        }
+        command
+    }
+}
+
 impl ManagedProcess {
     /// Spawns the command `recipe` builds, with stdout and stderr appended to `log`.
     /// `stop_signal` is what a graceful stop sends (SIGINT is PostgreSQL's "fast

@@ -1,11 +1,13 @@
 //! Finding, and where missing installing, what the stack runs: PostgreSQL's server
 //! binaries, Apache Kafka (a Java runtime, Maven, and the broker's jars from Maven
 //! Central), Prometheus (with promtool) and Chromium (headless, for the dashboard checks
-//! and screenshot); and the Python tools the checks run (chart tools, schemathesis).
+//! and screenshot); the Python tools the checks run (chart tools, schemathesis); and a
+//! Kubernetes API server for the Kubernetes tests (kube-apiserver and etcd built from the
+//! Go module proxy, [`kube`]).
 //!
 //! Idempotent: a second run finds everything and does nothing. Kafka's jars are resolved
-//! once per machine into a cache directory outside the checkout, so a fresh clone or
-//! `cargo clean` does not fetch them again.
+//! once per machine into a cache directory outside the checkout (and kube-apiserver built
+//! there), so a fresh clone or `cargo clean` does not fetch them again.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +15,9 @@ use std::process::Command;
 use crate::error::{Error, Result};
 
 pub mod java;
+pub mod kube;
+
+pub use self::kube::{KubeTools, ensure_kube_apiserver, kube_tools};
 
 /// The Apache Kafka release the stack runs (`tests/kafka/pom.xml` names the same).
 pub const KAFKA_VERSION: &str = "4.4.0";

@@ -126,6 +126,8 @@ fn install() -> anyhow::Result<()> {
     let started = Instant::now();
     prereqs::ensure_installed(&|line| eprintln!("[install] {line}"))
         .context("installing prerequisites")?;
+    prereqs::ensure_kube_apiserver(&|line| eprintln!("[install] {line}"))
+        .context("building kube-apiserver and etcd (the tests' Kubernetes API server)")?;
     ftgo_harness::debezium::ensure_installed(&|line| eprintln!("[install] Debezium: {line}"))
         .context("installing Debezium (the differential test's oracle)")?;
     eprintln!(
