@@ -63,7 +63,8 @@ enum Cmd {
     /// otherwise than its inputs dictate.
     Load(load::LoadArgs),
     /// Only install what is missing (PostgreSQL 15, Java and Maven, Apache Kafka's jars,
-    /// Debezium's, Prometheus, Chromium).
+    /// Debezium's, Prometheus, Chromium, curl and jq, kube-apiserver and etcd built from
+    /// the Go module proxy).
     Install,
     /// Start the stack with Prometheus, place a little load, and screenshot the overview
     /// console with headless Chromium.
