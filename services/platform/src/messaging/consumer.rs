@@ -76,7 +76,8 @@ const FETCH_WAIT_MAX_MS: &str = "100";
 /// and order-service (two) at 170 MiB, against 16–18 MiB idle. At 8 MiB (librdkafka then
 /// caps `fetch.max.bytes` at it too) they peaked at 29 and 45 MiB, draining as fast:
 /// docs/benchmarks.md, "Consumers' memory" (`cargo bench -p ftgo-e2e --bench
-/// consumer_memory`); 4 MiB saved little more (26–29 and 38 MiB).
+/// consumer_memory`); 4 MiB saved little more (26–29 and 38 MiB). The chart's memory
+/// limits are sized by the 8 MiB figures (charts/ftgo/values.yaml).
 /// `kafka.properties.queued.max.messages.kbytes` wins.
 const QUEUED_MAX_MESSAGES_KBYTES: &str = "8192";
 
