@@ -36,6 +36,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
+use ftgo_harness::measure::rss_kib;
 use ftgo_harness::{ServiceDatabase, Stack, StackOptions, http};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -962,18 +963,6 @@ impl Histogram {
 
 // ---------------------------------------------------------------------------------------
 // Process figures from /proc
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
 
 /// utime + stime of `/proc/<path>/stat`, in clock ticks.
 fn stat_ticks(path: &str) -> Option<(String, u64)> {

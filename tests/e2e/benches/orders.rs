@@ -37,7 +37,9 @@ use ftgo_harness::kafka::{ReceivedRecord, TopicReader};
 use ftgo_harness::load::{
     self, Client, Fixtures, Kind, Mix, Pacer, Pacing, Placement, Plan, Target, Until,
 };
-use ftgo_harness::measure::{clock_ticks, command_line, machine, percentile, ticks};
+use ftgo_harness::measure::{
+    MachineTicks, clock_ticks, command_line, machine, percentile, rss_kib, ticks, wait_quiet,
+};
 use ftgo_harness::{SERVICE_BINARIES, SERVICES, Stack, StackOptions};
 use serde_json::Value;
 use uuid::Uuid;
@@ -96,7 +98,7 @@ async fn run() {
         let (key, value) = pair.split_once('=').expect("binary:KEY=VALUE");
         service_env.push((binary.trim().into(), key.trim().into(), value.trim().into()));
     }
-    let quiet = wait_quiet(QUIET_LIMIT).await;
+    let quiet = wait_quiet(QUIET_LIMIT, step).await;
     step("starting PostgreSQL (fsync on), Apache Kafka, 3 relays, 3 services");
     let started = Instant::now();
     let mut stack = Stack::start_with(StackOptions {
@@ -333,59 +335,6 @@ struct CpuSample {
     machine: MachineTicks,
 }
 
-/// From the `cpu` line of /proc/stat: busy (everything but idle and iowait) and idle.
-#[derive(Debug, Clone, Copy, Default)]
-struct MachineTicks {
-    busy: u64,
-    idle: u64,
-}
-
-fn machine_ticks() -> MachineTicks {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let f: Vec<u64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .map(|x| x.parse().unwrap_or(0))
-        .collect();
-    let get = |i: usize| f.get(i).copied().unwrap_or(0);
-    // user nice system idle iowait irq softirq steal
-    MachineTicks {
-        busy: get(0) + get(1) + get(2) + get(5) + get(6) + get(7),
-        idle: get(3) + get(4),
-    }
-}
-
-/// Waits (at most `limit`) until the machine has been under 15 % busy for 10 s in a row:
-/// other work on the machine would skew every figure. Returns whether it was quiet.
-async fn wait_quiet(limit: Duration) -> bool {
-    let started = Instant::now();
-    let mut quiet = 0;
-    let mut reported = false;
-    while started.elapsed() < limit {
-        let a = machine_ticks();
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let b = machine_ticks();
-        let busy = b.busy - a.busy;
-        let total = (busy + b.idle - a.idle).max(1);
-        if busy * 100 / total < 15 {
-            quiet += 1;
-            if quiet >= 10 {
-                return true;
-            }
-        } else {
-            quiet = 0;
-            if !reported {
-                step("the machine is busy with other work; waiting for it to be quiet");
-                reported = true;
-            }
-        }
-    }
-    false
-}
-
 fn cpu_sample(stack: &mut Stack) -> CpuSample {
     let mut parts = Vec::new();
     // PostgreSQL: the postmaster, every live backend, and backends already gone (their
@@ -431,7 +380,7 @@ fn cpu_sample(stack: &mut Stack) -> CpuSample {
     CpuSample {
         parts,
         others,
-        machine: machine_ticks(),
+        machine: MachineTicks::now(),
     }
 }
 
@@ -1140,25 +1089,19 @@ async fn validation_latency(stack: &Stack, placed: &[Placed]) -> Latency {
 // ----------------------------------------------------------------------------------
 // Memory
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 fn rss_of_services(stack: &mut Stack) -> Vec<(String, u64)> {
     let mut out: Vec<(String, u64)> = SERVICE_BINARIES
         .iter()
-        .map(|b| ((*b).to_owned(), rss_kib(stack.service(b, 0).pid())))
+        .map(|b| {
+            (
+                (*b).to_owned(),
+                rss_kib(stack.service(b, 0).pid()).unwrap_or(0),
+            )
+        })
         .collect();
     for service in SERVICES {
         let pid = stack.relay(service).pid();
-        out.push((format!("cdc-relay ({service})"), rss_kib(pid)));
+        out.push((format!("cdc-relay ({service})"), rss_kib(pid).unwrap_or(0)));
     }
     out
 }

@@ -74,6 +74,24 @@ const SESSION_TIMEOUT_MS: &str = "10000";
 /// settings". `kafka.properties.fetch.wait.max.ms` wins.
 const FETCH_WAIT_MAX_MS: &str = "100";
 
+/// How much a consumer prefetches. librdkafka fills each consumer's local queue up to
+/// `queued.max.messages.kbytes`, 64 MiB by default, and a backlog fills it: draining
+/// 200 MiB of 100 KiB records, consumer-service (one consumer) peaked at 92 MiB resident
+/// and order-service (two) at 170 MiB, against 16–18 MiB idle. At 8 MiB (librdkafka then
+/// caps `fetch.max.bytes` at it too) they peaked at 29 and 45 MiB, draining as fast:
+/// docs/benchmarks.md, "Consumers' memory" (`cargo bench -p ftgo-e2e --bench
+/// consumer_memory`); 4 MiB saved little more (26–29 and 38 MiB). The chart's memory
+/// limits are sized by the 8 MiB figures (charts/ftgo/values.yaml).
+/// `kafka.properties.queued.max.messages.kbytes` wins.
+const QUEUED_MAX_MESSAGES_KBYTES: &str = "8192";
+
+/// How long a partition's next fetch is put off once the local queue is full.
+/// librdkafka's 1 s default outlasts a small queue: with the 8 MiB queue the consumers
+/// ran dry between fetches and drained the same backlog in 1.3 times the time; at 100 ms
+/// they drain as fast as with 64 MiB, for no more CPU (same benchmark).
+/// `kafka.properties.fetch.queue.backoff.ms` wins.
+const FETCH_QUEUE_BACKOFF_MS: &str = "100";
+
 /// Tries a message that fails the same way each time ([`HandlingError::Failed`]) gets
 /// before it is dead-lettered.
 const FAILED_TRIES: u32 = 3;
@@ -172,6 +190,8 @@ pub async fn run<H: MessageHandler>(
         ("statistics.interval.ms", STATISTICS_INTERVAL_MS),
         ("session.timeout.ms", SESSION_TIMEOUT_MS),
         ("fetch.wait.max.ms", FETCH_WAIT_MAX_MS),
+        ("queued.max.messages.kbytes", QUEUED_MAX_MESSAGES_KBYTES),
+        ("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS),
         ("heartbeat.interval.ms", "3000"),
     ]);
     context.metrics.start_counting(&subscription.subscriber);
