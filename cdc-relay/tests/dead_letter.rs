@@ -51,6 +51,16 @@ async fn kept(db: &ServiceDatabase, notice: &ReceivedRecord) -> KeptLetter {
     )
 }
 
+/// Every notice on the dead-letter topic, read to its end once `at_least` arrived.
+fn dead_letter_notices(stack: &ftgo_harness::Stack, at_least: usize) -> Vec<ReceivedRecord> {
+    let mut reader = stack.topic_reader(&[DEAD_LETTER_TOPIC]).unwrap();
+    reader.read_until(Duration::from_secs(60), |r| r.len() >= at_least);
+    reader
+        .read_to_end(Duration::from_secs(10))
+        .unwrap()
+        .to_vec()
+}
+
 fn notice_for<'a>(letters: &'a [ReceivedRecord], key: &str) -> &'a ReceivedRecord {
     letters
         .iter()
@@ -85,12 +95,7 @@ async fn records_refused_for_good_are_kept_whole_announced_and_later_ones_flow()
     let records = read_all(&stack, &fine, Duration::from_secs(60));
     assert_eq!(verify(&fine, &records).lost, 0, "later messages still flow");
 
-    let mut reader = stack.topic_reader(&[DEAD_LETTER_TOPIC]).unwrap();
-    reader.read_until(Duration::from_secs(60), |r| r.len() >= 2);
-    let letters = reader
-        .read_to_end(Duration::from_secs(10))
-        .unwrap()
-        .to_vec();
+    let letters = dead_letter_notices(&stack, 2);
     assert_eq!(letters.len(), 2, "{letters:#?}");
     let k2 = notice_for(&letters, "k2");
     let reason = k2.header("dead-letter-reason").unwrap().to_lowercase();
@@ -152,12 +157,7 @@ async fn a_record_refused_for_its_headers_does_not_stall_the_relay() {
     let records = read_all(&stack, &after, Duration::from_secs(60));
     assert_eq!(verify(&after, &records).lost, 0, "the relay went on");
 
-    let mut reader = stack.topic_reader(&[DEAD_LETTER_TOPIC]).unwrap();
-    reader.read_until(Duration::from_secs(60), |r| !r.is_empty());
-    let letters = reader
-        .read_to_end(Duration::from_secs(10))
-        .unwrap()
-        .to_vec();
+    let letters = dead_letter_notices(&stack, 1);
     assert_eq!(letters.len(), 1, "announced once: {letters:#?}");
     let notice = notice_for(&letters, "kh");
     assert!(notice.header("x-big").is_none(), "the notice is bare");
@@ -192,12 +192,7 @@ async fn polling_keeps_a_refused_record_whole_before_deleting_its_row() {
     let records = read_all(&stack, &after, Duration::from_secs(60));
     assert_eq!(verify(&after, &records).lost, 0);
 
-    let mut reader = stack.topic_reader(&[DEAD_LETTER_TOPIC]).unwrap();
-    reader.read_until(Duration::from_secs(60), |r| !r.is_empty());
-    let letters = reader
-        .read_to_end(Duration::from_secs(10))
-        .unwrap()
-        .to_vec();
+    let letters = dead_letter_notices(&stack, 1);
     assert_eq!(letters.len(), 1, "{letters:#?}");
     let (_, _, _, payload, _) = kept(&db, notice_for(&letters, "kp")).await;
     assert_eq!(payload, too_large.payload, "kept whole");
