@@ -12,9 +12,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use outbox::OutboxMode;
 use pgwire_replication::FeedbackObserver;
-use platform::http::{HttpServer, Readiness, operations_routes};
-use platform::outbox::OutboxMode;
+use runtime::http::{HttpServer, Readiness, operations_routes};
 use tokio::sync::watch;
 
 use crate::checkpoint::Checkpoint;
@@ -56,7 +56,7 @@ impl Relay {
         } else {
             Leadership::always()
         };
-        let registry = platform::metrics::registry()?;
+        let registry = runtime::metrics::registry()?;
         let metrics = RelayMetrics::register(&registry)?;
         let readiness = Readiness::new("not streaming yet");
         let server = HttpServer::bind(

@@ -1,7 +1,7 @@
 //! The relay's settings: `FTGO_*` environment variables over an optional YAML file.
 
-use platform::config::{DatabaseSettings, HttpSettings, KafkaSettings};
-use platform::outbox::OutboxMode;
+use outbox::OutboxMode;
+use runtime::config::{DatabaseSettings, HttpSettings, KafkaSettings};
 use serde::Deserialize;
 
 use crate::Result;
@@ -45,7 +45,7 @@ pub struct RelaySettings {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Layout {
-    /// This project's outbox (`platform::outbox::schema`): the row names its topic, key
+    /// This project's outbox (`outbox::schema`): the row names its topic, key
     /// and headers.
     #[default]
     Ftgo,
@@ -172,7 +172,7 @@ impl LeaderElectionSettings {
     /// time to renew. Errors name the key.
     pub fn validate(&self) -> Result<()> {
         let invalid = |key: &str, reason: &str| {
-            Err(platform::Error::ConfigKey {
+            Err(runtime::Error::ConfigKey {
                 key: format!("leader_election.{key}"),
                 reason: reason.into(),
             }
@@ -254,9 +254,9 @@ impl Default for RelayOptions {
     fn default() -> Self {
         Self {
             slot: None,
-            publication: platform::outbox::schema::PUBLICATION.into(),
+            publication: outbox::schema::PUBLICATION.into(),
             table: "public.outbox".into(),
-            dead_letter_topic: platform::messaging::channels::DEAD_LETTER.into(),
+            dead_letter_topic: outbox::channels::DEAD_LETTER.into(),
             status_interval_ms: 1_000,
             linger_ms: 5,
             max_in_flight: 20_000,
@@ -272,7 +272,7 @@ impl RelaySettings {
         self.relay
             .slot
             .clone()
-            .unwrap_or_else(|| platform::outbox::schema::slot_name(&self.database.name))
+            .unwrap_or_else(|| outbox::schema::slot_name(&self.database.name))
     }
 }
 

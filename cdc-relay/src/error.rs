@@ -8,14 +8,14 @@ use pgwire_replication::PgWireError;
 pub enum Error {
     /// Platform failure (configuration, SQL connection).
     #[error(transparent)]
-    Platform(#[from] platform::Error),
+    Platform(#[from] runtime::Error),
 
     /// The replication stream failed.
     #[error("replication stream: {0}")]
     Replication(#[from] PgWireError),
 
     /// A SQL statement of the relay failed.
-    #[error("database: {}", platform::error::describe_postgres(.0))]
+    #[error("database: {}", runtime::error::describe_postgres(.0))]
     Database(#[from] tokio_postgres::Error),
 
     /// The outbox table, its publication or slot is not usable yet.

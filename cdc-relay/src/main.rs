@@ -2,18 +2,18 @@
 
 use anyhow::Context;
 use cdc_relay::{Relay, RelaySettings};
-use platform::config::ConfigSource;
+use runtime::config::ConfigSource;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::telemetry::init("info");
+    runtime::telemetry::init("info");
     let settings: RelaySettings = ConfigSource::from_process_env()
         .load()
         .context("invalid configuration")?;
     let relay = Relay::build(settings).await.context("cannot start")?;
     tracing::info!(http = %relay.http_address()?, "cdc-relay started");
     relay
-        .run_until(platform::http::shutdown_signal())
+        .run_until(runtime::http::shutdown_signal())
         .await
         .context("relay failed")?;
     tracing::info!("cdc-relay stopped");

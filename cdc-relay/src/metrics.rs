@@ -53,12 +53,12 @@ impl RelayMetrics {
                 "ftgo_relay_messages_published_total",
                 "Outbox messages acknowledged by the broker on their topic.",
             )
-            .map_err(platform::Error::from)?,
+            .map_err(runtime::Error::from)?,
             dead_lettered: IntCounter::new(
                 "ftgo_relay_dead_letter_messages_total",
                 "Outbox messages acknowledged on the dead-letter topic.",
             )
-            .map_err(platform::Error::from)?,
+            .map_err(runtime::Error::from)?,
             errors: IntCounterVec::new(
                 Opts::new(
                     "ftgo_relay_errors_total",
@@ -66,42 +66,42 @@ impl RelayMetrics {
                 ),
                 &["stage"],
             )
-            .map_err(platform::Error::from)?,
+            .map_err(runtime::Error::from)?,
             sessions: IntCounter::new(
                 "ftgo_relay_sessions_started_total",
                 "Replication sessions started (1 plus reconnections).",
             )
-            .map_err(platform::Error::from)?,
+            .map_err(runtime::Error::from)?,
             streaming: IntGauge::new(
                 "ftgo_relay_streaming",
                 "1 while the relay streams from its replication slot.",
             )
-            .map_err(platform::Error::from)?,
+            .map_err(runtime::Error::from)?,
             leader: IntGauge::new(
                 "ftgo_relay_leader",
                 "1 while this replica holds the relay Lease (always 1 without leader election).",
             )
-            .map_err(platform::Error::from)?,
+            .map_err(runtime::Error::from)?,
             in_flight: IntGauge::new(
                 "ftgo_relay_messages_in_flight",
                 "Messages handed to the broker and not yet acknowledged.",
             )
-            .map_err(platform::Error::from)?,
+            .map_err(runtime::Error::from)?,
             lag_bytes: IntGauge::new(
                 "ftgo_relay_replication_lag_bytes",
                 "WAL bytes between the server's WAL end and the confirmed position.",
             )
-            .map_err(platform::Error::from)?,
+            .map_err(runtime::Error::from)?,
             lag_seconds: Gauge::new(
                 "ftgo_relay_replication_lag_seconds",
                 "Age of the oldest committed outbox transaction not yet confirmed.",
             )
-            .map_err(platform::Error::from)?,
+            .map_err(runtime::Error::from)?,
             confirmed_lsn: IntGauge::new(
                 "ftgo_relay_confirmed_lsn",
                 "Last WAL position confirmed to PostgreSQL, as a number.",
             )
-            .map_err(platform::Error::from)?,
+            .map_err(runtime::Error::from)?,
             commit_to_ack: Histogram::with_opts(
                 HistogramOpts::new(
                     "ftgo_relay_commit_to_ack_seconds",
@@ -112,7 +112,7 @@ impl RelayMetrics {
                     0.04, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
                 ]),
             )
-            .map_err(platform::Error::from)?,
+            .map_err(runtime::Error::from)?,
             delivery_failures: IntCounterVec::new(
                 Opts::new(
                     "ftgo_relay_delivery_failures_total",
@@ -120,12 +120,12 @@ impl RelayMetrics {
                 ),
                 &["cause"],
             )
-            .map_err(platform::Error::from)?,
+            .map_err(runtime::Error::from)?,
             slot_lost: IntGauge::new(
                 "ftgo_relay_slot_lost",
                 "1 while the relay refuses to recreate its vanished replication slot (WAL may be lost; an operator decides).",
             )
-            .map_err(platform::Error::from)?,
+            .map_err(runtime::Error::from)?,
         };
         for cause in crate::sink::RETRY_CAUSES {
             metrics.delivery_failures.with_label_values(&[cause]);
@@ -146,9 +146,7 @@ impl RelayMetrics {
             Box::new(metrics.slot_lost.clone()),
         ];
         for collector in collectors {
-            registry
-                .register(collector)
-                .map_err(platform::Error::from)?;
+            registry.register(collector).map_err(runtime::Error::from)?;
         }
         Ok(metrics)
     }

@@ -3,7 +3,7 @@ use std::time::Duration;
 use ftgo_harness::DEAD_LETTER_TOPIC;
 use ftgo_harness::ServiceDatabase;
 use ftgo_harness::kafka::ReceivedRecord;
-use platform::outbox::{OutboxMessage, OutboxMode};
+use outbox::{OutboxMessage, OutboxMode};
 
 use crate::support::*;
 

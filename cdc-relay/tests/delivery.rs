@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use platform::outbox::{self, OutboxMode};
+use outbox::{self, OutboxMode};
 
 use crate::support::*;
 
@@ -27,7 +27,7 @@ async fn committed_messages_arrive(mode: OutboxMode) {
     {
         let mut client = db.connect().await.unwrap();
         let tx = client.transaction().await.unwrap();
-        outbox::append_for(&tx, &rolled_back, mode).await.unwrap();
+        outbox::append(&tx, &rolled_back, mode).await.unwrap();
         tx.rollback().await.unwrap();
     }
     commit_in_transactions_in(&db, rest, 5, mode).await;
@@ -74,7 +74,7 @@ async fn sigterm_flushes_confirms_and_exits_zero() {
     let relay = stack.relay(SERVICE);
     relay.restart().await.unwrap();
     relay.wait_ready(Duration::from_secs(60)).await.unwrap();
-    let later = [platform::outbox::OutboxMessage::json(
+    let later = [outbox::OutboxMessage::json(
         TOPIC,
         "after-restart",
         "TestEvent",

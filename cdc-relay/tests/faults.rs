@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use platform::outbox::OutboxMode;
+use outbox::OutboxMode;
 
 use crate::support::*;
 
@@ -11,10 +11,7 @@ const STREAM: usize = 10_000;
 /// Commits `STREAM` messages (1,000 transactions of 10, 50 keys) in the background.
 fn write_stream(
     stack: &ftgo_harness::Stack,
-) -> (
-    Vec<platform::outbox::OutboxMessage>,
-    tokio::task::JoinHandle<()>,
-) {
+) -> (Vec<outbox::OutboxMessage>, tokio::task::JoinHandle<()>) {
     write_stream_in(stack, OutboxMode::LogTailing)
 }
 
@@ -22,10 +19,7 @@ fn write_stream(
 fn write_stream_in(
     stack: &ftgo_harness::Stack,
     mode: OutboxMode,
-) -> (
-    Vec<platform::outbox::OutboxMessage>,
-    tokio::task::JoinHandle<()>,
-) {
+) -> (Vec<outbox::OutboxMessage>, tokio::task::JoinHandle<()>) {
     let all = messages(STREAM, 50);
     let db = stack.database(SERVICE).clone();
     let writing = all.clone();

@@ -53,7 +53,7 @@ pub(crate) async fn wait_streaming_alone(stack: &mut ftgo_harness::Stack, index:
 pub(crate) async fn commit_batch(
     stack: &ftgo_harness::Stack,
     name: &str,
-) -> Vec<platform::outbox::OutboxMessage> {
+) -> Vec<outbox::OutboxMessage> {
     let batch = keyed_messages(name, 1_000, 20);
     commit_in_transactions(stack.database(SERVICE), &batch, 10).await;
     batch

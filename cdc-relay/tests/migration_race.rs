@@ -15,7 +15,7 @@ async fn the_capture_migration_applies_after_a_relay_recorded_its_slot_first() {
     let mut stack = stack_with_outbox().await;
     let db = stack.database(SERVICE).clone();
     let client = db.connect().await.unwrap();
-    let table = platform::outbox::schema::SLOTS_TABLE;
+    let table = outbox::schema::SLOTS_TABLE;
     client
         .batch_execute(&format!(
             "DELETE FROM outbox_schema_history WHERE version = 4; DROP TABLE {table};"
@@ -24,7 +24,7 @@ async fn the_capture_migration_applies_after_a_relay_recorded_its_slot_first() {
         .unwrap();
 
     start_relay(&mut stack, &[]).await;
-    let slot = platform::outbox::schema::slot_name(SERVICE);
+    let slot = outbox::schema::slot_name(SERVICE);
     let deadline = Instant::now() + Duration::from_secs(30);
     let recorded = loop {
         let row = client
@@ -44,7 +44,7 @@ async fn the_capture_migration_applies_after_a_relay_recorded_its_slot_first() {
     };
 
     let mut client = db.connect().await.unwrap();
-    platform::outbox::schema::migrate(&mut client, platform::outbox::OutboxMode::LogTailing)
+    outbox::schema::migrate(&mut client, outbox::OutboxMode::LogTailing)
         .await
         .expect("V4 applies over the relay's record");
     let after: String = client

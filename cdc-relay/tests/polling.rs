@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use ftgo_harness::load::{self, Kind, Mix, Pacing, Plan, Target, Until};
 use ftgo_harness::{SERVICE_BINARIES, Stack, StackOptions};
-use platform::outbox::{self, OutboxMode};
+use outbox::{self, OutboxMode};
 
 use crate::support::*;
 
@@ -24,7 +24,7 @@ async fn row_committed_after_a_higher_sequence_is_not_skipped_and_keeps_its_plac
 
     let mut client_a = db.connect().await.unwrap();
     let tx_a = client_a.transaction().await.unwrap();
-    outbox::append_for(&tx_a, &both[..1], mode).await.unwrap();
+    outbox::append(&tx_a, &both[..1], mode).await.unwrap();
     let sequence_a: i64 = tx_a
         .query_one("SELECT sequence FROM outbox", &[])
         .await

@@ -23,7 +23,7 @@ async fn a_vanished_slot_is_not_recreated_until_an_operator_accepts_the_gap() {
     let exit = stack.relay(SERVICE).terminate();
     assert!(exit.is_some_and(|s| s.success()), "{exit:?}");
     let client = db.connect().await.unwrap();
-    let slot = platform::outbox::schema::slot_name(SERVICE);
+    let slot = outbox::schema::slot_name(SERVICE);
     client
         .query_one("SELECT pg_drop_replication_slot($1)", &[&slot])
         .await

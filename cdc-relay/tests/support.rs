@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ftgo_harness::kafka::ReceivedRecord;
 use ftgo_harness::{ServiceDatabase, Stack, StackOptions};
-use platform::outbox::{self, OutboxMessage, OutboxMode};
+use outbox::{self, OutboxMessage, OutboxMode};
 
 pub const SERVICE: &str = "order_service";
 pub const TOPIC: &str = "relay.test.events";
@@ -104,7 +104,7 @@ pub async fn commit_in_transactions_in(
     let mut client = db.connect().await.unwrap();
     for chunk in messages.chunks(per_txn) {
         let tx = client.transaction().await.unwrap();
-        outbox::append_for(&tx, chunk, mode).await.unwrap();
+        outbox::append(&tx, chunk, mode).await.unwrap();
         tx.commit().await.unwrap();
     }
 }
@@ -140,7 +140,7 @@ pub async fn unconfirmed(stack: &Stack, mode: OutboxMode) -> i64 {
             .query_one(
                 "SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint
                  FROM pg_replication_slots WHERE slot_name = $1",
-                &[&platform::outbox::schema::slot_name(SERVICE)],
+                &[&outbox::schema::slot_name(SERVICE)],
             )
             .await
             .unwrap()

@@ -63,7 +63,7 @@ impl EventRouter {
     /// Checks and compiles `settings`; errors name the key (`debezium.<option>`).
     pub fn new(settings: &DebeziumSettings) -> crate::Result<Self> {
         let invalid = |key: &str, reason: String| -> crate::Error {
-            platform::Error::ConfigKey {
+            runtime::Error::ConfigKey {
                 key: format!("debezium.{key}"),
                 reason,
             }

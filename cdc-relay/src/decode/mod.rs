@@ -12,8 +12,8 @@ mod row;
 
 use crate::config::{Layout, RelaySettings};
 use crate::sink::{DeadLetter, OutboxRecord};
+use ::outbox::OutboxMode;
 use pgoutput::{Relation, Value};
-use platform::outbox::OutboxMode;
 
 /// The mapping of the configured table layout.
 #[derive(Debug, Clone)]
@@ -28,7 +28,7 @@ impl Mapper {
     /// The mapping `settings.layout` names, with its options checked.
     pub fn new(settings: &RelaySettings) -> crate::Result<Self> {
         if settings.layout == Layout::Debezium && settings.mode == OutboxMode::Polling {
-            return Err(platform::Error::ConfigKey {
+            return Err(runtime::Error::ConfigKey {
                 key: "mode".into(),
                 reason: "polling reads this project's outbox layout only (its xid and \
                          sequence columns); a Debezium-layout table needs log_tailing"
@@ -62,7 +62,7 @@ impl Mapper {
 mod tests {
     use std::collections::HashMap;
 
-    use platform::config::ConfigSource;
+    use runtime::config::ConfigSource;
 
     use super::*;
 

@@ -1,7 +1,7 @@
 //! An outbox row, as pgoutput sends it, to a record for the broker.
 
-use platform::messaging::headers;
-use platform::outbox::schema::columns;
+use outbox::headers;
+use outbox::schema::columns;
 
 use super::pgoutput::{Relation, Value};
 use super::row::Row;

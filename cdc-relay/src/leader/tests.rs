@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::ObjectMeta;
 use kube::client::Body;
-use platform::config::ConfigSource;
+use runtime::config::ConfigSource;
 use tokio::time::{Duration, Instant, advance};
 use tower_test::mock::{self, SendResponse};
 

@@ -33,7 +33,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures_util::future::join_all;
-use platform::http::Readiness;
+use runtime::http::Readiness;
 use tokio::sync::watch;
 use tokio_postgres::NoTls;
 

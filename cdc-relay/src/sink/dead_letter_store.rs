@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use platform::config::DatabaseSettings;
+use runtime::config::DatabaseSettings;
 use tokio::sync::Mutex;
 use tokio_postgres::{Client, NoTls};
 
@@ -119,17 +119,17 @@ impl DeadLetterStore {
             }
             Err(e) => {
                 *guard = None;
-                Err(store_failed(platform::Error::Database(e)))
+                Err(store_failed(runtime::Error::Database(e)))
             }
         }
     }
 
     /// Connects and creates the table if missing (under the schema lock, so that two
     /// relay replicas, or a service migrating, do not interleave their DDL).
-    async fn connect(&self) -> platform::Result<Client> {
+    async fn connect(&self) -> runtime::Result<Client> {
         let (client, connection) = self.database.pg_config()?.connect(NoTls).await?;
         tokio::spawn(connection);
-        platform::db::lock_schema(&client).await?;
+        runtime::db::lock_schema(&client).await?;
         client
             .batch_execute(&format!(
                 "CREATE TABLE IF NOT EXISTS {table} (
@@ -147,14 +147,14 @@ impl DeadLetterStore {
                  );
                  SELECT pg_advisory_unlock({lock});",
                 table = self.table,
-                lock = platform::db::SCHEMA_LOCK,
+                lock = runtime::db::SCHEMA_LOCK,
             ))
             .await?;
         Ok(client)
     }
 }
 
-fn store_failed(error: platform::Error) -> Retry {
+fn store_failed(error: runtime::Error) -> Retry {
     Retry::new(
         "dead_letter_store",
         format!("cannot keep a dead letter in the database: {error}"),

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use platform::messaging::headers;
+use outbox::headers;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer, PurgeConfig};

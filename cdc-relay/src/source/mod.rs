@@ -34,7 +34,7 @@ async fn prepare_with(client: &tokio_postgres::Client, settings: &RelaySettings)
     let (schema, table) = options.table_name();
     // Not while the service migrates: its capture migrations make these same objects.
     // Released when `prepare` drops the client.
-    platform::db::lock_schema(client).await?;
+    runtime::db::lock_schema(client).await?;
     let exists = client
         .query_opt(
             "SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2",

@@ -23,7 +23,7 @@ use tokio_postgres::error::SqlState;
 use crate::config::{Layout, RelaySettings};
 use crate::{Error, Result};
 
-const SLOTS_TABLE: &str = platform::outbox::schema::SLOTS_TABLE;
+const SLOTS_TABLE: &str = outbox::schema::SLOTS_TABLE;
 
 /// Creates the missing slot `slot_name` if nothing can have been lost, or if the operator
 /// accepted the loss; returns its position.
@@ -87,7 +87,7 @@ pub(super) async fn record(client: &Client, slot_name: &str, position: &str) {
         // Without the record a later loss of this slot cannot be told from a first
         // start; the relay still streams.
         tracing::warn!(
-            error = %platform::error::describe_postgres(&e),
+            error = %runtime::error::describe_postgres(&e),
             table = SLOTS_TABLE,
             "cannot record the replication slot"
         );

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use platform::contracts::order;
+use contracts::order;
 use uuid::Uuid;
 
 use crate::support::System;

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use contracts::Format;
+use contracts::{Contract, consumer, order, restaurant};
 use ftgo_harness::kafka::ReceivedRecord;
-use platform::contracts::{Contract, consumer, order, restaurant};
-use platform::messaging::Format;
-use platform::messaging::headers::{CONTENT_TYPE, MESSAGE_TYPE};
+use outbox::headers::{CONTENT_TYPE, MESSAGE_TYPE};
 
 use crate::support::System;
 

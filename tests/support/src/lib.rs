@@ -5,10 +5,10 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use contracts::order;
 use ftgo_harness::Stack;
 use ftgo_harness::kafka::ReceivedRecord;
-use platform::contracts::{self, order};
-use platform::messaging::headers;
+use outbox::headers;
 use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -76,7 +76,7 @@ impl Command {
                     headers::SCHEMA_VERSION.into(),
                     contracts::VERSION.to_string(),
                 ),
-                (contracts::REPLY_TO.into(), order::REPLIES.into()),
+                (outbox::headers::REPLY_TO.into(), order::REPLIES.into()),
                 (headers::CONTENT_TYPE.into(), "application/json".into()),
             ],
             payload,

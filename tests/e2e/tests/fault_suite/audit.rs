@@ -21,11 +21,11 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use contracts::{consumer, order, restaurant};
 use ftgo_harness::kafka::{ReceivedRecord, TopicReader};
 use ftgo_harness::load::{Fixtures, Kind, Outcome};
 use ftgo_harness::{DEAD_LETTER_TOPIC, ServiceDatabase};
-use platform::contracts::{consumer, order, restaurant};
-use platform::messaging::headers::MESSAGE_ID;
+use outbox::headers::MESSAGE_ID;
 use serde_json::Value;
 use uuid::Uuid;
 

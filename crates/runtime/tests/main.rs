@@ -1,0 +1,4 @@
+//! Runtime code against real parts: a real PostgreSQL, a real HTTP server.
+
+mod database;
+mod http;
