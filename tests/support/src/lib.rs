@@ -1,6 +1,11 @@
 //! What the services' real-stack tests share: a stack running one service (and its
 //! relay), commands produced straight to the broker, replies and metrics read back,
-//! problem+json assertions.
+//! problem+json assertions; and a service built and run in the test process
+//! ([`in_process`]).
+
+mod in_process;
+
+pub use in_process::{TestApp, settings_env};
 
 use std::future::Future;
 use std::time::{Duration, Instant};
