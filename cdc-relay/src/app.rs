@@ -123,13 +123,15 @@ impl Relay {
                 tracing::warn!("replacing the Kafka producer after a fatal error");
                 sink = None;
             }
-            if sink.is_none() {
-                sink = KafkaSink::new(&self.settings, "cdc-relay")
-                    .inspect_err(|e| tracing::error!(error = %e, "cannot create producer"))
-                    .ok();
+            // A producer that cannot be created is counted and retried like any failed
+            // session, with its reason.
+            let producer = match sink.take() {
+                Some(existing) => Ok(existing),
+                None => KafkaSink::new(&self.settings, "cdc-relay"),
             }
-            let outcome = match (&sink, self.settings.mode) {
-                (Some(sink), OutboxMode::LogTailing) => {
+            .map(|producer| &*sink.insert(producer));
+            let outcome = match (producer, self.settings.mode) {
+                (Ok(sink), OutboxMode::LogTailing) => {
                     session(
                         &self.settings,
                         &self.mapper,
@@ -141,7 +143,7 @@ impl Relay {
                     )
                     .await
                 }
-                (Some(sink), OutboxMode::Polling) => {
+                (Ok(sink), OutboxMode::Polling) => {
                     polling::session(
                         &self.settings,
                         &self.metrics,
@@ -152,7 +154,7 @@ impl Relay {
                     )
                     .await
                 }
-                (None, _) => Err((Error::Kafka("no producer".into()), false)),
+                (Err(error), _) => Err((error, false)),
             };
             self.metrics.streaming.set(0);
             match outcome {
@@ -170,11 +172,13 @@ impl Relay {
                 Err((error, streamed)) => {
                     let streamed = streamed && started.elapsed() >= HEALTHY_SESSION;
                     let stage = match &error {
-                        Error::Platform(_) | Error::Database(_) | Error::SourceNotReady(_) => {
+                        Error::Runtime(runtime::Error::Kafka(_)) => "kafka",
+                        Error::Runtime(_) | Error::Database(_) | Error::SourceNotReady(_) => {
                             "database"
                         }
                         Error::Replication(_) => "replication",
-                        Error::Kafka(_) => "kafka",
+                        Error::Delivery { .. } => "kafka",
+                        Error::OperationsServer(_) => "http",
                         Error::Kubernetes(_) => "kubernetes",
                         Error::Protocol(_) => "protocol",
                         Error::SlotLost(_) => "slot",
@@ -211,7 +215,7 @@ impl Relay {
         self.leadership.resign().await;
         server
             .await
-            .map_err(|e| Error::Kafka(format!("http task: {e}")))?
+            .map_err(|e| Error::OperationsServer(e.to_string()))?
             .map_err(Error::from)
     }
 }

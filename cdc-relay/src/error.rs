@@ -2,13 +2,19 @@
 
 use pgwire_replication::PgWireError;
 
-/// What can end a replication session. Every variant is retried by the relay's main
-/// loop with backoff; none makes the process exit.
+/// What can end a replication session, or the relay.
+///
+/// A session's error is counted by stage (`ftgo_relay_errors_total`), reported on
+/// `/readyz` and retried by the main loop with backoff: the process stays up through
+/// database, broker and API server outages. The process ends with an error only before
+/// that loop starts ([`crate::Relay::build`]: invalid configuration, a port that cannot be
+/// bound, metrics that cannot be registered) or when its operations server fails
+/// ([`Error::OperationsServer`]); it then exits non-zero, so that Kubernetes restarts it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Platform failure (configuration, SQL connection).
+    /// Configuration, SQL connection, Kafka client creation (the runtime crate's errors).
     #[error(transparent)]
-    Platform(#[from] runtime::Error),
+    Runtime(#[from] runtime::Error),
 
     /// The replication stream failed.
     #[error("replication stream: {0}")]
@@ -37,10 +43,20 @@ pub enum Error {
     #[error("kubernetes api: {0}")]
     Kubernetes(#[from] kube::Error),
 
-    /// The Kafka client failed (creation, or a delivery that will not succeed by
-    /// retrying within this session).
-    #[error("kafka: {0}")]
-    Kafka(String),
+    /// A delivery failed in a way this session cannot retry (the session ends; the
+    /// next one resends from the last confirmed position). `cause` is the bounded label
+    /// of `ftgo_relay_delivery_failures_total`.
+    #[error("kafka delivery ({cause}): {reason}")]
+    Delivery {
+        /// Why, as counted (`crate::sink::RETRY_CAUSES`).
+        cause: &'static str,
+        /// librdkafka's or the dead-letter store's words.
+        reason: String,
+    },
+
+    /// The operations HTTP server's task failed (panicked or was cancelled).
+    #[error("operations server: {0}")]
+    OperationsServer(String),
 }
 
 /// Result with the relay [`Error`].

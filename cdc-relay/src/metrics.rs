@@ -43,7 +43,10 @@ impl RelayMetrics {
         self.delivery_failures
             .with_label_values(&[retry.cause])
             .inc();
-        crate::Error::Kafka(retry.reason)
+        crate::Error::Delivery {
+            cause: retry.cause,
+            reason: retry.reason,
+        }
     }
 
     /// Registers the metrics in `registry`.

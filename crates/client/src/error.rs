@@ -47,7 +47,7 @@ pub enum CallError {
 
 impl CallError {
     /// The `outcome` label this error is counted under in
-    /// `ftgo_http_client_requests_total`; handy as a bounded log field too.
+    /// `ftgo_client_calls_total`; handy as a bounded log field too.
     pub fn outcome(&self) -> &'static str {
         match self {
             CallError::BreakerOpen => "breaker_open",
@@ -93,7 +93,7 @@ pub enum BreakerState {
 }
 
 impl BreakerState {
-    /// Value of the `ftgo_http_client_breaker_state` gauge.
+    /// Value of the `ftgo_client_breaker_state` gauge.
     pub fn gauge_value(self) -> i64 {
         match self {
             BreakerState::Closed => 0,
@@ -102,7 +102,7 @@ impl BreakerState {
         }
     }
 
-    /// Value of the `to` label of `ftgo_http_client_breaker_transitions_total`.
+    /// Value of the `to` label of `ftgo_client_breaker_transitions_total`.
     pub fn label(self) -> &'static str {
         match self {
             BreakerState::Closed => "closed",

@@ -40,10 +40,10 @@
 //!
 //! Metrics, in the registry given to [`ResilientClient::new`], with `target` and
 //! `transport` (`rest`, `grpc`) as labels:
-//! `ftgo_http_client_breaker_state` (0 closed, 1 open, 2 half-open),
-//! `ftgo_http_client_breaker_transitions_total{to}`,
-//! `ftgo_http_client_requests_total{outcome}` (ok, not_found, status, timeout, transport,
-//! breaker_open, bulkhead, decode) and `ftgo_http_client_request_duration_seconds`.
+//! `ftgo_client_breaker_state` (0 closed, 1 open, 2 half-open),
+//! `ftgo_client_breaker_transitions_total{to}`,
+//! `ftgo_client_calls_total{outcome}` (ok, not_found, status, timeout, transport,
+//! breaker_open, bulkhead, decode) and `ftgo_client_call_duration_seconds`.
 
 mod error;
 mod metrics;

@@ -1,4 +1,5 @@
-//! The client's Prometheus series.
+//! The client's Prometheus series, `ftgo_client_*`: named for what they count, calls to a
+//! dependency over any transport (REST or gRPC), not HTTP requests.
 //!
 //! Each client registers its own collector in the application's registry, with `target`
 //! as a *constant* label. The prometheus crate accepts several collectors of one family
@@ -13,7 +14,7 @@ use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Regist
 
 use crate::{BreakerState, Result};
 
-/// Every value of the `outcome` label of `ftgo_http_client_requests_total`.
+/// Every value of the `outcome` label of `ftgo_client_calls_total`.
 pub(crate) const OUTCOMES: [&str; 8] = [
     "ok",
     "not_found",
@@ -47,19 +48,19 @@ impl ClientMetrics {
         };
         let metrics = Self {
             breaker_state: IntGauge::with_opts(opts(
-                "ftgo_http_client_breaker_state",
+                "ftgo_client_breaker_state",
                 "Circuit breaker state per target: 0 closed, 1 open, 2 half-open.",
             ))?,
             transitions: IntCounterVec::new(
                 opts(
-                    "ftgo_http_client_breaker_transitions_total",
+                    "ftgo_client_breaker_transitions_total",
                     "Circuit breaker transitions per target, by the state entered.",
                 ),
                 &["to"],
             )?,
             requests: IntCounterVec::new(
                 opts(
-                    "ftgo_http_client_requests_total",
+                    "ftgo_client_calls_total",
                     "Calls per target by outcome: ok, not_found, status, timeout, transport, \
                      breaker_open, bulkhead, decode.",
                 ),
@@ -67,7 +68,7 @@ impl ClientMetrics {
             )?,
             duration: Histogram::with_opts(
                 HistogramOpts::new(
-                    "ftgo_http_client_request_duration_seconds",
+                    "ftgo_client_call_duration_seconds",
                     "Duration of calls that reached the network (rejections are not timed).",
                 )
                 .const_label("target", target)

@@ -148,7 +148,7 @@ async fn fetch(client: &ResilientClient) -> Result<Option<Consumer>, CallError> 
 }
 
 /// The value of one series in the registry's text exposition, e.g.
-/// `metric(&r, "ftgo_http_client_requests_total", &[("outcome", "ok")])`.
+/// `metric(&r, "ftgo_client_calls_total", &[("outcome", "ok")])`.
 fn metric(registry: &Registry, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     let text = runtime::metrics::render(registry);
     let labels: Vec<String> = labels
@@ -167,25 +167,20 @@ fn metric(registry: &Registry, name: &str, labels: &[(&str, &str)]) -> Option<f6
 }
 
 fn outcomes(registry: &Registry, outcome: &str) -> f64 {
-    metric(
-        registry,
-        "ftgo_http_client_requests_total",
-        &[("outcome", outcome)],
-    )
-    .unwrap()
+    metric(registry, "ftgo_client_calls_total", &[("outcome", outcome)]).unwrap()
 }
 
 fn transitions_to(registry: &Registry, to: &str) -> f64 {
     metric(
         registry,
-        "ftgo_http_client_breaker_transitions_total",
+        "ftgo_client_breaker_transitions_total",
         &[("to", to)],
     )
     .unwrap()
 }
 
 fn breaker_gauge(registry: &Registry) -> f64 {
-    metric(registry, "ftgo_http_client_breaker_state", &[]).unwrap()
+    metric(registry, "ftgo_client_breaker_state", &[]).unwrap()
 }
 
 async fn eventually(what: &str, condition: impl Fn() -> bool) {
@@ -228,11 +223,7 @@ async fn answers_decode_404_is_none_and_neither_counts_as_a_failure() {
     assert_eq!(outcomes(&registry, "decode"), 1.0);
     assert_eq!(outcomes(&registry, "status"), 0.0);
     assert_eq!(
-        metric(
-            &registry,
-            "ftgo_http_client_request_duration_seconds_count",
-            &[]
-        ),
+        metric(&registry, "ftgo_client_call_duration_seconds_count", &[]),
         Some(6.0)
     );
     assert_eq!(breaker_gauge(&registry), 0.0);
@@ -461,7 +452,7 @@ async fn clients_of_different_targets_share_one_registry() {
     let text = runtime::metrics::render(&registry);
     for target in [TARGET, "restaurant-service"] {
         let series = format!(
-            "ftgo_http_client_requests_total{{outcome=\"ok\",target=\"{target}\",transport=\"rest\"}} 1"
+            "ftgo_client_calls_total{{outcome=\"ok\",target=\"{target}\",transport=\"rest\"}} 1"
         );
         assert!(text.contains(&series), "{series} not in\n{text}");
     }

@@ -53,7 +53,7 @@ async fn over_grpc_orders_flow_lookups_answer_and_an_outage_opens_then_closes_th
     );
     let client = [("transport", "grpc"), ("outcome", "ok")];
     assert_eq!(
-        metric(order_service, "ftgo_http_client_requests_total", &client).await,
+        metric(order_service, "ftgo_client_calls_total", &client).await,
         1.0
     );
 

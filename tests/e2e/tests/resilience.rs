@@ -42,14 +42,14 @@ pub async fn consumer_service_outage(system: &mut System, transport: &str) {
 
     // After enough failures the breaker opens: calls are rejected without the network.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while metric(order_service, "ftgo_http_client_breaker_state", &breaker).await != 1.0 {
+    while metric(order_service, "ftgo_client_breaker_state", &breaker).await != 1.0 {
         assert!(Instant::now() < deadline, "breaker never opened");
         let (status, body) = system.get(&expand).await;
         assert_eq!((status, &body["degraded"]), (200, &Value::Bool(true)));
     }
     let rejected_before = metric(
         order_service,
-        "ftgo_http_client_requests_total",
+        "ftgo_client_calls_total",
         &[("outcome", "breaker_open"), ("transport", transport)],
     )
     .await;
@@ -57,7 +57,7 @@ pub async fn consumer_service_outage(system: &mut System, transport: &str) {
     assert_eq!(body["degraded"], true);
     let rejected_after = metric(
         order_service,
-        "ftgo_http_client_requests_total",
+        "ftgo_client_calls_total",
         &[("outcome", "breaker_open"), ("transport", transport)],
     )
     .await;
@@ -91,13 +91,13 @@ pub async fn consumer_service_outage(system: &mut System, transport: &str) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(
-        metric(order_service, "ftgo_http_client_breaker_state", &breaker).await,
+        metric(order_service, "ftgo_client_breaker_state", &breaker).await,
         0.0
     );
     assert!(
         metric(
             order_service,
-            "ftgo_http_client_breaker_transitions_total",
+            "ftgo_client_breaker_transitions_total",
             &[("to", "half_open"), ("transport", transport)]
         )
         .await
