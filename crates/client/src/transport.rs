@@ -13,8 +13,8 @@ use super::CallError;
 /// resource" (also an answer), `Err(_)` anything else.
 pub type CallFuture<R> = Pin<Box<dyn Future<Output = Result<Option<R>, CallError>> + Send>>;
 
-/// One way of reaching a target — REST over HTTP/1.1 ([`super::RestTransport`]) or gRPC
-/// ([`super::GrpcConsumers`]) — below the one resilience stack (bulkhead, breaker, time
+/// One way of reaching a target — REST over HTTP/1.1 ([`crate::RestTransport`]) or gRPC
+/// (`consumer_api::GrpcConsumers`) — below the one resilience stack (bulkhead, breaker, time
 /// limit, metrics) of [`super::ResilientClient`].
 ///
 /// A transport only speaks its protocol and maps its outcomes onto [`CallError`]; which
