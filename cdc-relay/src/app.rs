@@ -243,6 +243,7 @@ async fn stand_by(
         metrics.lag_bytes.set(0);
         metrics.lag_seconds.set(0.0);
         metrics.in_flight.set(0);
+        metrics.in_flight_bytes.set(0);
         tokio::select! {
             changed = role.changed() => if changed.is_err() {
                 tracing::error!("leader election ended");
@@ -281,6 +282,7 @@ async fn session(
         table: settings.relay.table_name(),
         mapper,
         max_in_flight: settings.relay.max_in_flight,
+        max_in_flight_bytes: settings.relay.max_in_flight_bytes,
         status_interval: Duration::from_millis(settings.relay.status_interval_ms),
     };
     // Stop streaming on a stop request or as soon as the Lease is lost.
@@ -327,6 +329,7 @@ mod tests {
         metrics.lag_bytes.set(1 << 30);
         metrics.lag_seconds.set(120.0);
         metrics.in_flight.set(7);
+        metrics.in_flight_bytes.set(7 << 20);
         let (_role_tx, mut role) = watch::channel(Role::Standby);
         let (stop_tx, mut stop) = watch::channel(false);
         let readiness = Readiness::new("starting");
@@ -339,5 +342,6 @@ mod tests {
         assert_eq!(metrics.lag_bytes.get(), 0);
         assert_eq!(metrics.lag_seconds.get(), 0.0);
         assert_eq!(metrics.in_flight.get(), 0);
+        assert_eq!(metrics.in_flight_bytes.get(), 0);
     }
 }

@@ -241,6 +241,10 @@ pub struct RelayOptions {
     pub linger_ms: u64,
     /// Most records awaiting a broker acknowledgement; reading the WAL pauses beyond it.
     pub max_in_flight: usize,
+    /// Most bytes (topic, key, headers, payload) of the records awaiting a broker
+    /// acknowledgement; reading the WAL pauses beyond it. With `max_in_flight` it bounds
+    /// the relay's memory whatever the payload sizes.
+    pub max_in_flight_bytes: usize,
     /// Longest wait between reconnection attempts, in ms.
     pub max_backoff_ms: u64,
     /// Create the replication slot again although it existed before and vanished
@@ -260,6 +264,7 @@ impl Default for RelayOptions {
             status_interval_ms: 1_000,
             linger_ms: 5,
             max_in_flight: 20_000,
+            max_in_flight_bytes: 4 * 1024 * 1024,
             max_backoff_ms: 10_000,
             accept_slot_loss: false,
         }

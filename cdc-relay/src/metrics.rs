@@ -23,6 +23,8 @@ pub struct RelayMetrics {
     pub leader: IntGauge,
     /// Records handed to the broker and not yet acknowledged.
     pub in_flight: IntGauge,
+    /// Bytes of the messages in flight (log tailing; `relay.max_in_flight_bytes`).
+    pub in_flight_bytes: IntGauge,
     /// Server WAL end minus the confirmed position.
     pub lag_bytes: IntGauge,
     /// Age of the oldest unconfirmed transaction (0 when none).
@@ -90,6 +92,12 @@ impl RelayMetrics {
                 "Messages handed to the broker and not yet acknowledged.",
             )
             .map_err(runtime::Error::from)?,
+            in_flight_bytes: IntGauge::new(
+                "ftgo_relay_message_bytes_in_flight",
+                "Bytes (topic, key, headers, payload) of the messages handed to the broker and \
+                 not yet acknowledged.",
+            )
+            .map_err(runtime::Error::from)?,
             lag_bytes: IntGauge::new(
                 "ftgo_relay_replication_lag_bytes",
                 "WAL bytes between the server's WAL end and the confirmed position.",
@@ -133,7 +141,7 @@ impl RelayMetrics {
         for cause in crate::sink::RETRY_CAUSES {
             metrics.delivery_failures.with_label_values(&[cause]);
         }
-        let collectors: [Box<dyn prometheus::core::Collector>; 13] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 14] = [
             Box::new(metrics.published.clone()),
             Box::new(metrics.dead_lettered.clone()),
             Box::new(metrics.errors.clone()),
@@ -141,6 +149,7 @@ impl RelayMetrics {
             Box::new(metrics.streaming.clone()),
             Box::new(metrics.leader.clone()),
             Box::new(metrics.in_flight.clone()),
+            Box::new(metrics.in_flight_bytes.clone()),
             Box::new(metrics.lag_bytes.clone()),
             Box::new(metrics.lag_seconds.clone()),
             Box::new(metrics.confirmed_lsn.clone()),

@@ -29,6 +29,7 @@ pub(crate) struct SessionContext<'a> {
     /// How its rows become records.
     pub mapper: &'a Mapper,
     pub max_in_flight: usize,
+    pub max_in_flight_bytes: usize,
     pub status_interval: Duration,
 }
 
@@ -41,7 +42,8 @@ pub(crate) enum SessionEnd {
     StreamEnded,
 }
 
-type Acknowledgement = (TxnSeq, i64, std::result::Result<Delivered, Retry>);
+/// A delivery's outcome: its transaction, commit time (Unix µs), size in bytes and result.
+type Acknowledgement = (TxnSeq, i64, usize, std::result::Result<Delivered, Retry>);
 
 /// Runs the session until `stop` completes (a stop was requested, or this replica lost
 /// the Lease), the stream ends, or an error occurs.
@@ -59,6 +61,10 @@ pub(crate) async fn run<S: Sink>(
     // The transaction being read: its sequence and commit time (Unix µs).
     let mut open: Option<(TxnSeq, i64)> = None;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // The window: records awaiting the broker, by count and by bytes. Reading the WAL
+    // pauses while either is full, which bounds the relay's memory whatever the payload
+    // sizes (a large payload fills the byte budget long before the count).
+    let mut in_flight_bytes = 0usize;
 
     loop {
         tokio::select! {
@@ -68,12 +74,16 @@ pub(crate) async fn run<S: Sink>(
                 return Ok(SessionEnd::Stopped);
             }
             Some(ack) = deliveries.next() => {
+                let ack: Acknowledgement = ack;
+                in_flight_bytes -= ack.2;
                 if acknowledge(ack, &mut checkpoint, metrics)? {
                     client.update_applied_lsn(checkpoint.confirmed());
                 }
                 metrics.in_flight.set(deliveries.len() as i64);
+                metrics.in_flight_bytes.set(in_flight_bytes as i64);
             }
-            event = client.recv(), if deliveries.len() < context.max_in_flight => {
+            event = client.recv(), if deliveries.len() < context.max_in_flight
+                && in_flight_bytes < context.max_in_flight_bytes => {
                 let Some(event) = event? else { return Ok(SessionEnd::StreamEnded) };
                 match event {
                     ReplicationEvent::Begin { commit_time_micros, .. } => {
@@ -96,12 +106,14 @@ pub(crate) async fn run<S: Sink>(
                                     continue;
                                 }
                                 let origin = Origin::Wal(wal_start);
-                                let delivery = match context.mapper.to_record(relation, &values, commit_micros / 1000) {
-                                    Ok(record) => sink.publish(record, origin).await,
-                                    Err(letter) => sink.dead_letter(letter, origin).await,
+                                let (size, delivery) = match context.mapper.to_record(relation, &values, commit_micros / 1000) {
+                                    Ok(record) => (record.size_bytes(), sink.publish(record, origin).await),
+                                    Err(letter) => (letter.size_bytes(), sink.dead_letter(letter, origin).await),
                                 };
                                 checkpoint.enqueued(seq);
-                                deliveries.push(async move { (seq, commit_micros, delivery.await) });
+                                in_flight_bytes += size;
+                                metrics.in_flight_bytes.set(in_flight_bytes as i64);
+                                deliveries.push(async move { (seq, commit_micros, size, delivery.await) });
                                 metrics.in_flight.set(deliveries.len() as i64);
                             }
                             PgOutputMessage::Other(_) => {}
@@ -130,7 +142,7 @@ pub(crate) async fn run<S: Sink>(
 
 /// Records one acknowledgement; `Ok(true)` when the confirmable position advanced.
 fn acknowledge(
-    (seq, commit_micros, result): Acknowledgement,
+    (seq, commit_micros, _, result): Acknowledgement,
     checkpoint: &mut Checkpoint,
     metrics: &RelayMetrics,
 ) -> Result<bool> {

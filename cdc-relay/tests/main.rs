@@ -14,3 +14,4 @@ mod polling;
 mod secrets;
 mod slot_loss;
 mod support;
+mod window;

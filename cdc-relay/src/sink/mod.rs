@@ -31,6 +31,24 @@ pub struct OutboxRecord {
     pub timestamp_millis: i64,
 }
 
+impl OutboxRecord {
+    /// The bytes this record holds (topic, key, headers, payload): what the relay's
+    /// in-flight window counts against `relay.max_in_flight_bytes`.
+    pub fn size_bytes(&self) -> usize {
+        self.topic.len()
+            + self.key.as_ref().map_or(0, String::len)
+            + headers_bytes(&self.headers)
+            + self.payload.as_ref().map_or(0, Vec::len)
+    }
+}
+
+fn headers_bytes(headers: &[(String, Option<Vec<u8>>)]) -> usize {
+    headers
+        .iter()
+        .map(|(name, value)| name.len() + value.as_ref().map_or(0, Vec::len))
+        .sum()
+}
+
 /// Where a message was in the source database. It names a dead letter's row in the
 /// store, so a letter written again when a session replays is kept once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +65,17 @@ impl std::fmt::Display for Origin {
             Self::Wal(lsn) => write!(f, "wal:{lsn}"),
             Self::Sequence(sequence) => write!(f, "sequence:{sequence}"),
         }
+    }
+}
+
+impl DeadLetter {
+    /// The bytes this letter holds (as [`OutboxRecord::size_bytes`]).
+    pub fn size_bytes(&self) -> usize {
+        self.key.as_ref().map_or(0, String::len)
+            + headers_bytes(&self.headers)
+            + self.payload.len()
+            + self.original_topic.as_ref().map_or(0, String::len)
+            + self.reason.len()
     }
 }
 
