@@ -37,8 +37,11 @@ pub async fn database(stack: &Stack) -> tokio_postgres::Client {
     client
 }
 
-/// `POST /v1/orders` of one line (`quantity` of menu item `a`), with `key` as its
-/// Idempotency-Key when given.
+/// The consumer every test order is placed for.
+pub const CONSUMER: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
+
+/// `POST /v1/orders` for [`CONSUMER`] of one line (`quantity` of menu item `a`), with
+/// `key` as its Idempotency-Key when given.
 pub async fn place(
     url: &str,
     restaurant_id: Uuid,
@@ -48,7 +51,7 @@ pub async fn place(
     let mut request = reqwest::Client::new()
         .post(format!("{url}/v1/orders"))
         .json(&json!({
-            "consumer_id": Uuid::now_v7(),
+            "consumer_id": CONSUMER,
             "restaurant_id": restaurant_id,
             "line_items": [{ "menu_item_id": "a", "quantity": quantity }],
         }));
