@@ -282,3 +282,37 @@ pub async fn revise_menu(
         .await?;
     Ok(updated == 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn corrupt_column(error: Error) -> &'static str {
+        match error {
+            Error::Corrupt { what, .. } => what,
+            other => panic!("not Corrupt: {other}"),
+        }
+    }
+
+    #[test]
+    fn line_items_that_are_not_line_items_are_corrupt_not_empty() {
+        let id = Uuid::now_v7();
+        for value in [json!({"a": 1}), json!([{"dish": 1}]), json!("x")] {
+            let error = order_lines(value, id).unwrap_err();
+            assert_eq!(corrupt_column(error), "orders.line_items");
+        }
+        let lines = json!([{"menu_item_id": "a", "quantity": 2}]);
+        assert_eq!(order_lines(lines, id).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_unknown_state_is_corrupt_not_rejected() {
+        let id = Uuid::now_v7();
+        let error = order_state("LOST", id).unwrap_err();
+        assert!(error.to_string().contains(&id.to_string()), "{error}");
+        assert_eq!(corrupt_column(error), "orders.state");
+        assert_eq!(order_state("PENDING", id).unwrap(), OrderState::Pending);
+    }
+}

@@ -5,7 +5,7 @@ use serde_json::json;
 use service::Stopped;
 use uuid::Uuid;
 
-use crate::support::{self, assert_problem, get, place};
+use crate::support::{self, assert_problem, cancel, get, place};
 
 #[tokio::test]
 async fn an_order_is_accepted_read_replayed_and_cancelled() {
@@ -46,20 +46,12 @@ async fn an_order_is_accepted_read_replayed_and_cancelled() {
     let other = place(url, restaurant, 3, Some("key-1")).await;
     assert_problem(other, 422, Some("Idempotency-Key")).await;
 
-    let cancel = format!("{url}{location}/cancel");
-    let client = reqwest::Client::new();
-    let cancelled: serde_json::Value = client
-        .post(&cancel)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cancelled = cancel(url, &location).await;
+    assert_eq!(cancelled.status(), 200);
+    let cancelled: serde_json::Value = cancelled.json().await.unwrap();
     assert_eq!(cancelled["state"], "CANCELLED");
     assert!(cancelled["_links"].get("cancel").is_none(), "{cancelled}");
-    let again = client.post(&cancel).send().await.unwrap();
-    assert_problem(again, 409, None).await;
+    assert_problem(cancel(url, &location).await, 409, None).await;
     assert_eq!(app.stop().await, Stopped::Cleanly);
 }
 

@@ -34,11 +34,7 @@ async fn corrupt_rows_are_errors_naming_what_is_corrupt() {
     .await
     .unwrap();
     read_fails_naming(url, order, "orders.line_items").await;
-    let cancel = reqwest::Client::new()
-        .post(format!("{url}/v1/orders/{order}/cancel"))
-        .send()
-        .await
-        .unwrap();
+    let cancel = support::cancel(url, &format!("/v1/orders/{order}")).await;
     assert_problem(cancel, 500, None).await;
 
     // A reply for that order fails the same way on every try: dead-lettered, naming it.

@@ -61,6 +61,15 @@ pub async fn place(
     request.send().await.unwrap()
 }
 
+/// `POST {location}/cancel` (`location`: an order's path).
+pub async fn cancel(url: &str, location: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{url}{location}/cancel"))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Places an order; asserts 201 and returns its representation.
 pub async fn placed(url: &str, restaurant_id: Uuid, quantity: u32) -> Value {
     let response = place(url, restaurant_id, quantity, None).await;
