@@ -1,8 +1,9 @@
 //! order-service settings: `FTGO_*` environment over an optional YAML file.
 
-use platform::client::ClientSettings;
-use platform::config::{DatabaseSettings, HttpSettings, KafkaSettings};
-use platform::messaging::MessagingSettings;
+use messaging::MessagingSettings;
+use outbox::OutboxSettings;
+use resilient_client::ClientSettings;
+use runtime::config::{DatabaseSettings, HttpSettings, KafkaSettings};
 use serde::Deserialize;
 
 /// Everything order-service reads at start-up.
@@ -21,7 +22,7 @@ pub struct Settings {
     pub messaging: MessagingSettings,
     /// How the relay reads this database's outbox (`FTGO_OUTBOX__MODE`).
     #[serde(default)]
-    pub outbox: platform::outbox::OutboxSettings,
+    pub outbox: OutboxSettings,
     /// consumer-service, found by DNS name (in Kubernetes its Service), for
     /// `GET /v1/orders/{id}?expand=consumer`: `transport` `rest` (default, `base_url`) or
     /// `grpc` (`grpc_url`).

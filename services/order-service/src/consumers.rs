@@ -2,9 +2,10 @@
 //! configured (`consumer_service.transport`), always through the same resilient client
 //! (bulkhead, breaker, time limit, metrics).
 
-use platform::client::{CallError, ClientSettings, GrpcConsumers, ResilientClient, TransportKind};
-use platform::proto::ftgo::consumer::v1::Consumer;
+use consumer_api::GrpcConsumers;
+use consumer_api::v1::Consumer;
 use prometheus::Registry;
+use resilient_client::{CallError, ClientSettings, ResilientClient, TransportKind};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -22,7 +23,10 @@ pub enum ConsumerLookup {
 
 impl ConsumerLookup {
     /// The client `settings.transport` asks for, its metrics registered in `registry`.
-    pub fn from_settings(settings: &ClientSettings, registry: &Registry) -> platform::Result<Self> {
+    pub fn from_settings(
+        settings: &ClientSettings,
+        registry: &Registry,
+    ) -> resilient_client::Result<Self> {
         Ok(match settings.transport {
             TransportKind::Rest => {
                 Self::Rest(ResilientClient::from_settings(TARGET, settings, registry)?)

@@ -1,6 +1,6 @@
 //! order-service: the FTGO order workflow.
 //!
-//! - `POST /v1/orders` accepts an order at once (PENDING): one transaction writes the
+//! - `POST /v1/orders` accepts an order at once (PENDING): one unit of work writes the
 //!   order, `OrderCreated` and the commands `ValidateConsumerInfo` and
 //!   `ValidateOrderDetails` through the outbox.
 //! - Replies on `order-service.replies` move it to VALIDATED or REJECTED; a sweeper
@@ -9,11 +9,17 @@
 //!   synchronous call to restaurant-service.
 //! - `?expand=consumer` calls consumer-service through the resilient client, over REST
 //!   or gRPC as configured ([`consumers`]), falling back to a degraded answer.
+//!
+//! Layers: [`api`] (HTTP) and [`handlers`] (Kafka) only translate into the use cases of
+//! [`application`], which work on the [`domain`] through the `repository` and publish
+//! through `messages`, the one place that knows the Kafka contracts.
 
 pub mod api;
+pub mod application;
 pub mod config;
 pub mod consumers;
 pub mod domain;
+mod error;
 pub mod handlers;
 mod messages;
 pub mod metrics;
@@ -23,25 +29,28 @@ mod sweeper;
 use std::sync::Arc;
 use std::time::Duration;
 
-use platform::contracts::{consumer, order, restaurant};
-use platform::messaging::Subscription;
-use platform::service::{Platform, ServiceApp};
+use contracts::{consumer, order, restaurant};
+use messaging::Subscription;
+use service::{Platform, ServiceApp};
 
 pub use config::Settings;
+pub use error::{Error, Result};
 
 mod embedded {
     refinery::embed_migrations!("migrations");
 }
 
-/// Connects, migrates, and binds order-service, with its consumers and sweeper.
-pub async fn build(settings: Settings) -> platform::Result<ServiceApp> {
+/// Connects, migrates, and binds order-service, with its consumers and sweeper. Every
+/// port comes from `settings` (0 picks a free one), and nothing is global, so tests
+/// build and run it inside their own process, several at once.
+pub async fn build(settings: Settings) -> Result<ServiceApp> {
     let platform = Platform::start(
         &settings.database,
         &settings.kafka,
         &settings.outbox,
         &settings.messaging,
         |mut client| async move {
-            platform::db::run_migrations(&mut client, embedded::migrations::runner()).await
+            runtime::db::run_migrations(&mut client, embedded::migrations::runner()).await
         },
     )
     .await?;
@@ -56,22 +65,24 @@ pub async fn build(settings: Settings) -> platform::Result<ServiceApp> {
         .await?;
     let consumers =
         consumers::ConsumerLookup::from_settings(&settings.consumer_service, &platform.registry)?;
-    let metrics = metrics::OrderMetrics::register(&platform.registry)?;
-    let pool = platform.pool.clone();
+    let application = application::Application::new(
+        platform.pool.clone(),
+        platform.outbox.clone(),
+        metrics::OrderMetrics::register(&platform.registry)?,
+        settings.orders.validation_deadline_ms,
+        Duration::from_millis(settings.orders.replica_wait_ms),
+    );
     let api = api::router(api::ApiState {
-        pool: pool.clone(),
+        application: application.clone(),
         consumers,
-        validation_deadline_ms: settings.orders.validation_deadline_ms,
-        replica_wait: std::time::Duration::from_millis(settings.orders.replica_wait_ms),
-        metrics: metrics.clone(),
-    });
+    })?;
     let mut app = ServiceApp::build(platform, &settings.http, api).await?;
     app.consume(
         Subscription {
             subscriber: "order-service".into(),
             topics: vec![order::REPLIES.into()],
         },
-        Arc::new(handlers::replies::ValidationReplies::new(metrics.clone())),
+        Arc::new(handlers::replies::ValidationReplies(application.clone())),
     );
     app.consume(
         Subscription {
@@ -81,6 +92,6 @@ pub async fn build(settings: Settings) -> platform::Result<ServiceApp> {
         Arc::new(handlers::replica::RestaurantReplica),
     );
     let interval = Duration::from_millis(settings.orders.sweep_interval_ms);
-    app.spawn(move |stop| sweeper::run(pool, interval, metrics, stop));
+    app.spawn(move |stop| sweeper::run(application, interval, stop));
     Ok(app)
 }

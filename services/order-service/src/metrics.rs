@@ -53,7 +53,7 @@ pub struct OrderMetrics {
 
 impl OrderMetrics {
     /// Registers the metrics in `registry`, every label value at 0.
-    pub fn register(registry: &Registry) -> platform::Result<Self> {
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
         let metrics = Self {
             orders: IntCounterVec::new(
                 Opts::new(

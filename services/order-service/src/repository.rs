@@ -1,28 +1,67 @@
 //! Every SQL statement of order-service: the domain never sees SQL.
 
-use platform::contracts::MenuItem;
+//!
+//! Rows are read strictly: a stored value that does not parse is [`Error::Corrupt`],
+//! naming the column and the row, never replaced by a default.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
 
-use crate::domain::{Order, OrderState};
+use crate::domain::{LineItem, MenuItem, Order, OrderState, Restaurant};
+use crate::{Error, Result};
 
 const ORDER_COLUMNS: &str = "id, consumer_id, restaurant_id, line_items, total_cents, state, \
      consumer_validated, restaurant_validated, rejection_reason";
 
-fn order_from(row: &Row) -> Result<Order, tokio_postgres::Error> {
-    let line_items: serde_json::Value = row.try_get(3)?;
+/// A `jsonb` value of row `id` read as `T`; `what` names the column in the error.
+fn from_json<T: DeserializeOwned>(
+    value: serde_json::Value,
+    what: &'static str,
+    id: Uuid,
+) -> Result<T> {
+    serde_json::from_value(value).map_err(|e| Error::Corrupt {
+        what,
+        id,
+        reason: e.to_string(),
+    })
+}
+
+/// `value` as the `jsonb` of column `what`.
+fn to_json(value: &impl Serialize, what: &'static str) -> Result<serde_json::Value> {
+    serde_json::to_value(value).map_err(|source| Error::Store { what, source })
+}
+
+fn order_from(row: &Row) -> Result<Order> {
+    let id: Uuid = row.try_get(0)?;
     let state: String = row.try_get(5)?;
     Ok(Order {
-        id: row.try_get(0)?,
+        id,
         consumer_id: row.try_get(1)?,
         restaurant_id: row.try_get(2)?,
-        line_items: serde_json::from_value(line_items).unwrap_or_default(),
+        line_items: order_lines(row.try_get(3)?, id)?,
         total_cents: row.try_get(4)?,
-        // The CHECK constraint admits only known states.
-        state: OrderState::parse(&state).unwrap_or(OrderState::Rejected),
+        state: order_state(&state, id)?,
         consumer_validated: row.try_get(6)?,
         restaurant_validated: row.try_get(7)?,
         rejection_reason: row.try_get(8)?,
+    })
+}
+
+/// Column `orders.line_items` of order `id`.
+fn order_lines(value: serde_json::Value, id: Uuid) -> Result<Vec<LineItem>> {
+    from_json(value, "orders.line_items", id)
+}
+
+/// Column `orders.state` of order `id`. The CHECK constraint admits only known states,
+/// but a migration or a hand-made repair may change that; a state read wrong would act
+/// on the order wrongly (a guessed REJECTED publishes nothing and refuses a cancel).
+fn order_state(state: &str, id: Uuid) -> Result<OrderState> {
+    OrderState::parse(state).ok_or_else(|| Error::Corrupt {
+        what: "orders.state",
+        id,
+        reason: format!("unknown state {state:?}"),
     })
 }
 
@@ -34,8 +73,8 @@ pub async fn insert(
     order: &Order,
     deadline_ms: u64,
     idempotency_key: Option<&str>,
-) -> Result<bool, tokio_postgres::Error> {
-    let line_items = serde_json::to_value(&order.line_items).unwrap_or_default();
+) -> Result<bool> {
+    let line_items = to_json(&order.line_items, "orders.line_items")?;
     let deadline_ms = i64::try_from(deadline_ms).unwrap_or(i64::MAX);
     let inserted = client
         .execute(
@@ -63,7 +102,7 @@ pub async fn insert(
 pub async fn find_by_idempotency_key(
     client: &impl GenericClient,
     idempotency_key: &str,
-) -> Result<Option<Order>, tokio_postgres::Error> {
+) -> Result<Option<Order>> {
     let row = client
         .query_opt(
             &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE idempotency_key = $1"),
@@ -74,10 +113,7 @@ pub async fn find_by_idempotency_key(
 }
 
 /// The order, if it exists.
-pub async fn find(
-    client: &impl GenericClient,
-    id: Uuid,
-) -> Result<Option<Order>, tokio_postgres::Error> {
+pub async fn find(client: &impl GenericClient, id: Uuid) -> Result<Option<Order>> {
     let row = client
         .query_opt(
             &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"),
@@ -88,10 +124,7 @@ pub async fn find(
 }
 
 /// The order, locked until the transaction ends (replies for one order are serialised).
-pub async fn find_for_update(
-    client: &impl GenericClient,
-    id: Uuid,
-) -> Result<Option<Order>, tokio_postgres::Error> {
+pub async fn find_for_update(client: &impl GenericClient, id: Uuid) -> Result<Option<Order>> {
     let row = client
         .query_opt(
             &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1 FOR UPDATE"),
@@ -102,10 +135,7 @@ pub async fn find_for_update(
 }
 
 /// Pending orders past their deadline, locked; other instances skip them.
-pub async fn overdue_for_update(
-    client: &impl GenericClient,
-    limit: i64,
-) -> Result<Vec<Order>, tokio_postgres::Error> {
+pub async fn overdue_for_update(client: &impl GenericClient, limit: i64) -> Result<Vec<Order>> {
     let rows = client
         .query(
             &format!(
@@ -121,10 +151,7 @@ pub async fn overdue_for_update(
 
 /// Stores the order's state and validation progress; returns the order's age in seconds
 /// (for the time-to-validation histogram).
-pub async fn save(
-    client: &impl GenericClient,
-    order: &Order,
-) -> Result<f64, tokio_postgres::Error> {
+pub async fn save(client: &impl GenericClient, order: &Order) -> Result<f64> {
     let row = client
         .query_one(
             "UPDATE orders SET state = $2, consumer_validated = $3, restaurant_validated = $4,
@@ -140,14 +167,12 @@ pub async fn save(
             ],
         )
         .await?;
-    row.try_get(0)
+    Ok(row.try_get(0)?)
 }
 
 /// How many orders are PENDING, and the age in seconds of the oldest (0 when none).
 /// Reads only pending rows (the partial index `orders_pending_deadline`).
-pub async fn pending_summary(
-    client: &impl GenericClient,
-) -> Result<(i64, f64), tokio_postgres::Error> {
+pub async fn pending_summary(client: &impl GenericClient) -> Result<(i64, f64)> {
     let row = client
         .query_one(
             "SELECT count(*),
@@ -163,10 +188,7 @@ pub async fn pending_summary(
 /// learning it: an order inserted unpriced is then either seen by the replica's handler
 /// (which prices it) or finds the restaurant known after taking the lock. Held until the
 /// transaction ends.
-pub async fn lock_restaurant(
-    client: &impl GenericClient,
-    restaurant_id: Uuid,
-) -> Result<(), tokio_postgres::Error> {
+pub async fn lock_restaurant(client: &impl GenericClient, restaurant_id: Uuid) -> Result<()> {
     client
         .execute(
             "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))",
@@ -180,7 +202,7 @@ pub async fn lock_restaurant(
 pub async fn awaiting_restaurant_for_update(
     client: &impl GenericClient,
     restaurant_id: Uuid,
-) -> Result<Vec<Order>, tokio_postgres::Error> {
+) -> Result<Vec<Order>> {
     let rows = client
         .query(
             &format!(
@@ -199,7 +221,7 @@ pub async fn set_total(
     client: &impl GenericClient,
     order_id: Uuid,
     total_cents: i64,
-) -> Result<(), tokio_postgres::Error> {
+) -> Result<()> {
     client
         .execute(
             "UPDATE orders SET total_cents = $2, updated_at = now() WHERE id = $1",
@@ -213,25 +235,20 @@ pub async fn set_total(
 pub async fn menu(
     client: &impl GenericClient,
     restaurant_id: Uuid,
-) -> Result<Option<Vec<MenuItem>>, tokio_postgres::Error> {
+) -> Result<Option<Vec<MenuItem>>> {
     let row = client
         .query_opt(
             "SELECT menu FROM restaurant_replica WHERE restaurant_id = $1",
             &[&restaurant_id],
         )
         .await?;
-    Ok(row.map(|r| serde_json::from_value(r.get(0)).unwrap_or_default()))
+    row.map(|r| from_json(r.try_get(0)?, "restaurant_replica.menu", restaurant_id))
+        .transpose()
 }
 
 /// Stores (or replaces) a restaurant in the replica.
-pub async fn upsert_restaurant(
-    client: &impl GenericClient,
-    restaurant_id: Uuid,
-    name: &str,
-    delivers: bool,
-    menu: &[MenuItem],
-) -> Result<(), tokio_postgres::Error> {
-    let menu = serde_json::to_value(menu).unwrap_or_default();
+pub async fn upsert_restaurant(client: &impl GenericClient, restaurant: &Restaurant) -> Result<()> {
+    let menu = to_json(&restaurant.menu, "restaurant_replica.menu")?;
     client
         .execute(
             "INSERT INTO restaurant_replica (restaurant_id, name, delivers, menu)
@@ -239,7 +256,12 @@ pub async fn upsert_restaurant(
              ON CONFLICT (restaurant_id) DO UPDATE
              SET name = excluded.name, delivers = excluded.delivers, menu = excluded.menu,
                  updated_at = now()",
-            &[&restaurant_id, &name, &delivers, &menu],
+            &[
+                &restaurant.id,
+                &restaurant.name,
+                &restaurant.delivers,
+                &menu,
+            ],
         )
         .await?;
     Ok(())
@@ -250,8 +272,8 @@ pub async fn revise_menu(
     client: &impl GenericClient,
     restaurant_id: Uuid,
     menu: &[MenuItem],
-) -> Result<bool, tokio_postgres::Error> {
-    let menu = serde_json::to_value(menu).unwrap_or_default();
+) -> Result<bool> {
+    let menu = to_json(&menu, "restaurant_replica.menu")?;
     let updated = client
         .execute(
             "UPDATE restaurant_replica SET menu = $2, updated_at = now() WHERE restaurant_id = $1",
@@ -259,4 +281,38 @@ pub async fn revise_menu(
         )
         .await?;
     Ok(updated == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn corrupt_column(error: Error) -> &'static str {
+        match error {
+            Error::Corrupt { what, .. } => what,
+            other => panic!("not Corrupt: {other}"),
+        }
+    }
+
+    #[test]
+    fn line_items_that_are_not_line_items_are_corrupt_not_empty() {
+        let id = Uuid::now_v7();
+        for value in [json!({"a": 1}), json!([{"dish": 1}]), json!("x")] {
+            let error = order_lines(value, id).unwrap_err();
+            assert_eq!(corrupt_column(error), "orders.line_items");
+        }
+        let lines = json!([{"menu_item_id": "a", "quantity": 2}]);
+        assert_eq!(order_lines(lines, id).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_unknown_state_is_corrupt_not_rejected() {
+        let id = Uuid::now_v7();
+        let error = order_state("LOST", id).unwrap_err();
+        assert!(error.to_string().contains(&id.to_string()), "{error}");
+        assert_eq!(corrupt_column(error), "orders.state");
+        assert_eq!(order_state("PENDING", id).unwrap(), OrderState::Pending);
+    }
 }

@@ -1,29 +1,21 @@
-//! Rejects orders whose validation did not complete before their deadline, so no order
-//! stays PENDING forever when a validating service is down for long; and after each sweep
-//! publishes how many orders are PENDING and how old the oldest is.
+//! Runs the deadline sweep ([`crate::application::sweep_deadlines`]) every interval
+//! until the service stops.
 
 use std::time::Duration;
 
-use deadpool_postgres::Pool;
 use tokio::sync::watch;
 
-use crate::domain::Validation;
-use crate::handlers::record_validation;
-use crate::metrics::OrderMetrics;
-use crate::repository;
+use crate::application::Application;
 
-/// Orders handled per sweep transaction.
-const BATCH: i64 = 100;
-
-/// Sweeps every `interval` until `stop`.
+/// Sweeps every `interval` until `stop`. A failed sweep (database down) is logged and
+/// tried again at the next interval.
 pub async fn run(
-    pool: Pool,
+    application: Application,
     interval: Duration,
-    metrics: OrderMetrics,
     mut stop: watch::Receiver<bool>,
-) -> platform::Result<()> {
+) -> service::Result<()> {
     loop {
-        if let Err(e) = sweep(&pool, &metrics).await {
+        if let Err(e) = application.sweep_deadlines().await {
             tracing::warn!(error = %e, "deadline sweep failed");
         }
         tokio::select! {
@@ -31,23 +23,4 @@ pub async fn run(
             _ = stop.wait_for(|stop| *stop) => return Ok(()),
         }
     }
-}
-
-async fn sweep(pool: &Pool, metrics: &OrderMetrics) -> platform::Result<()> {
-    let mut client = platform::db::connection(pool).await?;
-    let transaction = client.transaction().await?;
-    for mut order in repository::overdue_for_update(&*transaction, BATCH).await? {
-        record_validation(
-            &transaction,
-            &mut order,
-            Validation::DeadlinePassed,
-            metrics,
-        )
-        .await?;
-        tracing::info!(order_id = %order.id, "rejected: validation deadline passed");
-    }
-    transaction.commit().await?;
-    let (pending, oldest_age) = repository::pending_summary(&**client).await?;
-    metrics.set_pending(pending, oldest_age);
-    Ok(())
 }

@@ -7,27 +7,20 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
-use deadpool_postgres::Pool;
 use utoipa::OpenApi;
 
+use crate::application::Application;
 use crate::consumers::ConsumerLookup;
-use crate::metrics::OrderMetrics;
 
 pub use representation::OrderRepresentation;
 
 /// What handlers share.
 #[derive(Debug, Clone)]
 pub struct ApiState {
-    /// The order database.
-    pub pool: Pool,
+    /// The use cases the handlers translate requests into.
+    pub application: Application,
     /// consumer-service (REST or gRPC), behind timeout, bulkhead and circuit breaker.
     pub consumers: ConsumerLookup,
-    /// Validation deadline for new orders, in ms.
-    pub validation_deadline_ms: u64,
-    /// How long a new order waits for its restaurant to reach the menu replica.
-    pub replica_wait: std::time::Duration,
-    /// Order outcome counters.
-    pub metrics: OrderMetrics,
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers and types.
@@ -41,19 +34,19 @@ pub struct ApiState {
         OrderRepresentation,
         representation::Link,
         representation::Links,
-        platform::contracts::LineItem,
-        platform::http::Problem,
-        crate::domain::OrderState
+        representation::LineItem,
+        service::http::Problem,
+        representation::OrderState
     ))
 )]
 pub struct ApiDoc;
 
 /// The `/v1` routes plus `/openapi.json`.
-pub fn router(state: ApiState) -> Router {
-    Router::new()
+pub fn router(state: ApiState) -> service::Result<Router> {
+    Ok(Router::new()
         .route("/v1/orders", post(orders::create_order))
         .route("/v1/orders/{id}", get(orders::get_order))
         .route("/v1/orders/{id}/cancel", post(orders::cancel_order))
         .with_state(Arc::new(state))
-        .merge(platform::http::openapi_route(ApiDoc::openapi()))
+        .merge(service::http::openapi_route(&ApiDoc::openapi())?))
 }

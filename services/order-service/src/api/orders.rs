@@ -2,21 +2,17 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use platform::contracts::{LineItem, MenuItem, order};
-use platform::http::{IdPath, Problem, ValidJson, text};
-use platform::outbox;
 use serde::Deserialize;
+use service::http::{IdPath, Problem, ValidJson, text};
 use uuid::Uuid;
 
+use super::representation::LineItem;
 use super::{ApiState, OrderRepresentation};
-use crate::domain::{Order, price};
-use crate::metrics::Outcome;
-use crate::{messages, repository};
+use crate::application::create_order::{NewOrder, Placed};
 
 /// The body of `POST /v1/orders`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -51,6 +47,16 @@ impl CreateOrder {
             }
         }
         Ok(())
+    }
+}
+
+impl From<CreateOrder> for NewOrder {
+    fn from(request: CreateOrder) -> Self {
+        Self {
+            consumer_id: request.consumer_id,
+            restaurant_id: request.restaurant_id,
+            line_items: request.line_items.into_iter().map(Into::into).collect(),
+        }
     }
 }
 
@@ -106,43 +112,25 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, Problem> {
     Ok(Some(key))
 }
 
-/// The answer to a request whose key already created `order`: that order again, if the
-/// request asks for the same order; a key reused for another order is the client's error.
-fn replay(
-    order: &Order,
-    consumer_id: Uuid,
-    restaurant_id: Uuid,
-    line_items: &[LineItem],
-) -> Result<OrderCreatedResponse, Problem> {
-    let same = order.consumer_id == consumer_id
-        && order.restaurant_id == restaurant_id
-        && order.line_items == line_items;
-    if !same {
-        return Err(Problem::invalid_field(
-            "Idempotency-Key",
-            "this key was used for a different order",
-        ));
-    }
-    let mut response = created(order);
-    response.1.insert(
-        IDEMPOTENT_REPLAYED,
-        header::HeaderValue::from_static("true"),
-    );
-    Ok(response)
-}
-
 type OrderCreatedResponse = (StatusCode, HeaderMap, Json<OrderRepresentation>);
 
-/// 201 with the order and its `Location`.
-fn created(order: &Order) -> OrderCreatedResponse {
+/// 201 with the order and its `Location`; `Idempotent-Replayed: true` when an earlier
+/// request with the same key created it.
+fn created(placed: &Placed) -> OrderCreatedResponse {
     let mut headers = HeaderMap::new();
-    if let Ok(location) = format!("/v1/orders/{}", order.id).parse() {
+    if let Ok(location) = format!("/v1/orders/{}", placed.order.id).parse() {
         headers.insert(header::LOCATION, location);
+    }
+    if placed.replayed {
+        headers.insert(
+            IDEMPOTENT_REPLAYED,
+            header::HeaderValue::from_static("true"),
+        );
     }
     (
         StatusCode::CREATED,
         headers,
-        Json(OrderRepresentation::from(order)),
+        Json(OrderRepresentation::from(&placed.order)),
     )
 }
 
@@ -182,90 +170,11 @@ pub async fn create_order(
 ) -> Result<OrderCreatedResponse, Problem> {
     request.validate()?;
     let key = idempotency_key(&headers)?;
-    if let Some(key) = key {
-        let client = platform::db::connection(&state.pool).await?;
-        if let Some(existing) = repository::find_by_idempotency_key(&**client, key).await? {
-            return replay(
-                &existing,
-                request.consumer_id,
-                request.restaurant_id,
-                &request.line_items,
-            );
-        }
-    }
-    let trace = traceparent(&headers);
-    let mut menu = menu_within(&state, request.restaurant_id).await?;
-    let mut client = platform::db::connection(&state.pool).await?;
-    let transaction = client.transaction().await?;
-    if menu.is_none() {
-        // Accepted to wait for the replica. The lock orders this against the replica
-        // learning the restaurant meanwhile, and the re-read sees it if it did.
-        repository::lock_restaurant(&*transaction, request.restaurant_id).await?;
-        menu = repository::menu(&*transaction, request.restaurant_id).await?;
-    }
-    let total = price(menu.as_deref(), request.restaurant_id, &request.line_items).ok();
-    let order = Order::create(
-        request.consumer_id,
-        request.restaurant_id,
-        request.line_items,
-        total,
-    );
-    if !repository::insert(&*transaction, &order, state.validation_deadline_ms, key).await? {
-        // A concurrent request with the same key created its order first.
-        drop(transaction);
-        let existing = match key {
-            Some(key) => repository::find_by_idempotency_key(&**client, key).await?,
-            None => None,
-        };
-        return match existing {
-            Some(existing) => replay(
-                &existing,
-                order.consumer_id,
-                order.restaurant_id,
-                &order.line_items,
-            ),
-            None => Err(Problem::unavailable(&"the order's key was taken; retry")),
-        };
-    }
-    match total {
-        Some(total) => {
-            outbox::append(
-                &transaction,
-                &messages::order_accepted(&order, total, trace),
-            )
-            .await?;
-        }
-        None => tracing::info!(
-            order_id = %order.id,
-            restaurant_id = %order.restaurant_id,
-            "order accepted unpriced; waiting for its restaurant to reach the replica"
-        ),
-    }
-    transaction.commit().await?;
-    state.metrics.count(Outcome::Created);
-    tracing::info!(order_id = %order.id, total_cents = ?total, "order accepted");
-    Ok(created(&order))
-}
-
-/// How often a new order looks for its restaurant in the replica while it waits.
-const REPLICA_POLL: Duration = Duration::from_millis(20);
-
-/// The replica's menu of `restaurant`, looked for until `state.replica_wait` passes: a
-/// restaurant created a moment ago arrives within it, so the client sees a priced order.
-/// Each look takes a pooled connection for one query only, so waiting holds none.
-async fn menu_within(state: &ApiState, restaurant: Uuid) -> Result<Option<Vec<MenuItem>>, Problem> {
-    let deadline = Instant::now() + state.replica_wait;
-    loop {
-        let client = platform::db::connection(&state.pool).await?;
-        if let Some(menu) = repository::menu(&**client, restaurant).await? {
-            return Ok(Some(menu));
-        }
-        drop(client);
-        if Instant::now() >= deadline {
-            return Ok(None);
-        }
-        tokio::time::sleep(REPLICA_POLL).await;
-    }
+    let placed = state
+        .application
+        .create_order(request.into(), key, traceparent(&headers))
+        .await?;
+    Ok(created(&placed))
 }
 
 /// An order; with `?expand=consumer` also its consumer, fetched from consumer-service
@@ -294,11 +203,7 @@ pub async fn get_order(
 ) -> Result<Json<OrderRepresentation>, Problem> {
     let expansion = query.get("expand").map(|v| v.parse()).transpose()?;
     let expand_consumer = matches!(expansion, Some(Expansion::Consumer));
-    let client = platform::db::connection(&state.pool).await?;
-    let order = repository::find(&**client, id)
-        .await?
-        .ok_or_else(|| Problem::not_found("order"))?;
-    drop(client);
+    let order = state.application.find_order(id).await?;
     let mut representation = OrderRepresentation::from(&order);
     if expand_consumer {
         match state
@@ -334,25 +239,6 @@ pub async fn cancel_order(
     State(state): State<Arc<ApiState>>,
     IdPath(id): IdPath,
 ) -> Result<Json<OrderRepresentation>, Problem> {
-    let mut client = platform::db::connection(&state.pool).await?;
-    let transaction = client.transaction().await?;
-    let mut order = repository::find_for_update(&*transaction, id)
-        .await?
-        .ok_or_else(|| Problem::not_found("order"))?;
-    order
-        .cancel()
-        .map_err(|e| Problem::new(StatusCode::CONFLICT, "not-cancellable", e.to_string()))?;
-    repository::save(&*transaction, &order).await?;
-    outbox::append(
-        &transaction,
-        &[messages::state_changed(
-            &order,
-            order::ORDER_CANCELLED,
-            None,
-        )],
-    )
-    .await?;
-    transaction.commit().await?;
-    state.metrics.count(Outcome::Cancelled);
+    let order = state.application.cancel_order(id).await?;
     Ok(Json(OrderRepresentation::from(&order)))
 }

@@ -1,10 +1,68 @@
-//! The order as clients see it: state plus HATEOAS links to what they can do next.
+//! The REST API's own types: the order as clients see it (state plus HATEOAS links to
+//! what they can do next) and the line items they send. Translated from and to the
+//! domain here, so the API's schema changes only when this file does — not when the
+//! domain or a Kafka message does.
 
-use platform::contracts::LineItem;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use service::http::text;
 use uuid::Uuid;
 
-use crate::domain::{Order, OrderState};
+use crate::domain::{self, Order};
+
+/// A line of an order: which menu item, how many.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineItem {
+    /// Menu item id within the restaurant's menu.
+    #[schema(schema_with = text::id_schema)]
+    pub menu_item_id: String,
+    /// How many: 1 to 1000.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub quantity: u32,
+}
+
+impl From<LineItem> for domain::LineItem {
+    fn from(line: LineItem) -> Self {
+        Self {
+            menu_item_id: line.menu_item_id,
+            quantity: line.quantity,
+        }
+    }
+}
+
+impl From<&domain::LineItem> for LineItem {
+    fn from(line: &domain::LineItem) -> Self {
+        Self {
+            menu_item_id: line.menu_item_id.clone(),
+            quantity: line.quantity,
+        }
+    }
+}
+
+/// Where an order is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderState {
+    /// Accepted, validation in progress.
+    Pending,
+    /// Both the consumer and the restaurant accepted it.
+    Validated,
+    /// A validation failed or none arrived before the deadline.
+    Rejected,
+    /// The consumer cancelled it.
+    Cancelled,
+}
+
+impl From<domain::OrderState> for OrderState {
+    fn from(state: domain::OrderState) -> Self {
+        match state {
+            domain::OrderState::Pending => Self::Pending,
+            domain::OrderState::Validated => Self::Validated,
+            domain::OrderState::Rejected => Self::Rejected,
+            domain::OrderState::Cancelled => Self::Cancelled,
+        }
+    }
+}
 
 /// A hypermedia link.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -67,19 +125,17 @@ impl From<&Order> for OrderRepresentation {
             id: order.id,
             consumer_id: order.consumer_id,
             restaurant_id: order.restaurant_id,
-            line_items: order.line_items.clone(),
+            line_items: order.line_items.iter().map(LineItem::from).collect(),
             total_cents: order.total_cents,
-            state: order.state,
+            state: order.state.into(),
             rejection_reason: order.rejection_reason.clone(),
             consumer: None,
             degraded: false,
             links: Links {
-                cancel: (order.state == OrderState::Pending
-                    || order.state == OrderState::Validated)
-                    .then(|| Link {
-                        href: format!("{href}/cancel"),
-                        method: "POST",
-                    }),
+                cancel: order.state.is_cancellable().then(|| Link {
+                    href: format!("{href}/cancel"),
+                    method: "POST",
+                }),
                 self_: Link {
                     href,
                     method: "GET",

@@ -1,5 +1,7 @@
-//! The order aggregate: state machine and pricing, free of SQL and Kafka.
+//! The order aggregate: state machine and pricing, free of SQL, HTTP and Kafka.
 
+mod menu;
 mod order;
 
-pub use order::{CancelError, Order, OrderState, PricingError, Transition, Validation, price};
+pub use menu::{LineItem, MenuItem, Restaurant};
+pub use order::{CancelError, Order, OrderState, Transition, Validation, price};

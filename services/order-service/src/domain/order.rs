@@ -1,12 +1,12 @@
 //! An order's life: PENDING until both validations answer, then VALIDATED or REJECTED;
 //! CANCELLED by the consumer while PENDING or VALIDATED.
 
-use platform::contracts::{LineItem, MenuItem};
 use uuid::Uuid;
 
+use super::menu::{LineItem, MenuItem};
+
 /// Where an order is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderState {
     /// Accepted, validation in progress.
     Pending,
@@ -29,7 +29,7 @@ impl OrderState {
         }
     }
 
-    /// Parses the stored form.
+    /// Parses the stored form; `None` for anything else (a corrupt row).
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "PENDING" => Self::Pending,
@@ -97,14 +97,6 @@ pub struct Order {
     pub rejection_reason: Option<String>,
 }
 
-/// Why an order cannot be priced.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PricingError {
-    /// The replica has no such restaurant (yet).
-    #[error("restaurant {0} is not known")]
-    UnknownRestaurant(Uuid),
-}
-
 /// Why an order cannot be cancelled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("an order in state {} cannot be cancelled", .0.as_str())]
@@ -113,13 +105,8 @@ pub struct CancelError(pub OrderState);
 /// The total of `line_items` at the replica's prices. Items not on the menu count zero
 /// here: restaurant-service rejects them during validation, which is where the
 /// restaurant's current menu is authoritative.
-pub fn price(
-    menu: Option<&[MenuItem]>,
-    restaurant_id: Uuid,
-    line_items: &[LineItem],
-) -> Result<i64, PricingError> {
-    let menu = menu.ok_or(PricingError::UnknownRestaurant(restaurant_id))?;
-    Ok(line_items
+pub fn price(menu: &[MenuItem], line_items: &[LineItem]) -> i64 {
+    line_items
         .iter()
         .map(|line| {
             menu.iter()
@@ -128,7 +115,7 @@ pub fn price(
                     item.price_cents.saturating_mul(i64::from(line.quantity))
                 })
         })
-        .fold(0i64, i64::saturating_add))
+        .fold(0i64, i64::saturating_add)
 }
 
 impl Order {
@@ -170,8 +157,8 @@ impl Order {
                 Some(reason)
             }
             Validation::DeadlinePassed if self.total_cents.is_none() => Some(format!(
-                "{} before the deadline",
-                PricingError::UnknownRestaurant(self.restaurant_id)
+                "restaurant {} is not known before the deadline",
+                self.restaurant_id
             )),
             Validation::DeadlinePassed => Some("validation did not complete in time".to_owned()),
         };
@@ -271,7 +258,6 @@ mod tests {
 
     #[test]
     fn price_uses_the_replica_menu() {
-        let restaurant = Uuid::now_v7();
         let menu = vec![
             MenuItem {
                 id: "a".into(),
@@ -298,10 +284,6 @@ mod tests {
                 quantity: 9,
             },
         ];
-        assert_eq!(price(Some(&menu), restaurant, &items), Ok(1500));
-        assert_eq!(
-            price(None, restaurant, &items),
-            Err(PricingError::UnknownRestaurant(restaurant))
-        );
+        assert_eq!(price(&menu, &items), 1500);
     }
 }
