@@ -1,4 +1,4 @@
-//! restaurant-service as a real process, against real PostgreSQL, a real broker and its
+//! restaurant-service built in the test process (port 0), against real PostgreSQL, a real broker and its
 //! real CDC relay: the API and its events, the command handler, idempotence and dead
 //! letters.
 
