@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::support::{self, assert_problem};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn registers_then_reads_a_consumer() {
     let (_stack, app) = support::start(false).await;
     let url = &app.url;
@@ -50,7 +50,7 @@ async fn registers_then_reads_a_consumer() {
     assert_ne!(defaulted["id"], body["id"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bad_requests_are_problems_naming_the_field_and_never_5xx() {
     let (_stack, app) = support::start(false).await;
     let url = &app.url;
@@ -141,7 +141,7 @@ async fn bad_requests_are_problems_naming_the_field_and_never_5xx() {
     assert_eq!(server_errors, 0.0, "no request may produce a 5xx");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn serves_its_openapi_3_1_document() {
     let (_stack, app) = support::start(false).await;
     let url = &app.url;

@@ -27,7 +27,7 @@ async fn register(url: &str, order_limit_cents: i64) -> Uuid {
     body["id"].as_str().unwrap().parse().unwrap()
 }
 
-fn validate(consumer_id: Uuid, order_total_cents: i64) -> (Uuid, Command) {
+pub fn validate(consumer_id: Uuid, order_total_cents: i64) -> (Uuid, Command) {
     let order_id = Uuid::now_v7();
     let command = Command::json(
         VALIDATE_CONSUMER_INFO,
@@ -43,7 +43,7 @@ fn validate(consumer_id: Uuid, order_total_cents: i64) -> (Uuid, Command) {
 
 /// Reads order-service's reply channel until every order in `orders` has a reply;
 /// returns each order's replies.
-fn replies(stack: &Stack, orders: &[Uuid]) -> Vec<Vec<ftgo_harness::kafka::ReceivedRecord>> {
+pub fn replies(stack: &Stack, orders: &[Uuid]) -> Vec<Vec<ftgo_harness::kafka::ReceivedRecord>> {
     let ids: Vec<String> = orders.iter().map(Uuid::to_string).collect();
     let records = support::read_until(stack, order::REPLIES, |records| {
         ids.iter()
@@ -63,7 +63,7 @@ fn payload(record: &ftgo_harness::kafka::ReceivedRecord) -> ConsumerValidation {
     serde_json::from_slice(&record.payload).unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn validate_consumer_info_is_answered_on_the_reply_channel() {
     let (stack, app) = support::start(true).await;
     let url = &app.url;
@@ -124,7 +124,7 @@ async fn validate_consumer_info_is_answered_on_the_reply_channel() {
     assert!(reason.starts_with("order total exceeds limit"), "{reason}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_redelivered_command_is_answered_once() {
     let (stack, app) = support::start(true).await;
     let url = &app.url;
@@ -182,7 +182,7 @@ async fn a_redelivered_command_is_answered_once() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn poison_messages_are_dead_lettered_and_later_commands_answered() {
     let (stack, app) = support::start(true).await;
     let url = &app.url;
@@ -235,7 +235,7 @@ async fn poison_messages_are_dead_lettered_and_later_commands_answered() {
 /// One consumer, producers in both formats: a JSON command (with the header or from
 /// before it existed) and a Protobuf one are both answered; a content type the service
 /// does not know is dead-lettered with the reason.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn json_and_protobuf_commands_are_answered_and_an_unknown_content_type_is_dead_lettered() {
     let (stack, app) = support::start(true).await;
     let url = &app.url;
@@ -290,7 +290,7 @@ async fn json_and_protobuf_commands_are_answered_and_an_unknown_content_type_is_
 /// reply: a check violation, SQLSTATE 23514) must not block its partition for good: after
 /// a few tries it is dead-lettered with the reason, and the next command of the same key
 /// (so of the same partition) is answered.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_command_that_always_fails_the_same_way_is_dead_lettered_and_the_partition_moves_on() {
     let (stack, app) = support::start(true).await;
     let url = &app.url;

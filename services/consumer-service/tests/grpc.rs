@@ -8,7 +8,7 @@ use tonic::Code;
 
 use crate::support;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn get_consumer_answers_like_rest_and_maps_bad_and_unknown_ids_to_status_codes() {
     let (_stack, app) = support::start(false).await;
     let url = &app.url;

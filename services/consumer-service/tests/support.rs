@@ -1,4 +1,7 @@
 //! Set-up for consumer-service's tests; the shared machinery is `ftgo_test_support`.
+//!
+//! Tests run on a multi-threaded runtime: the app serves on it while a test blocks a
+//! thread reading Kafka (`read_until`).
 
 pub use ftgo_test_support::*;
 

@@ -12,7 +12,7 @@ pub fn menu() -> Value {
     ])
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn creates_reads_and_revises_a_restaurant() {
     let (_stack, app) = support::start(false).await;
     let url = &app.url;
@@ -82,7 +82,7 @@ async fn creates_reads_and_revises_a_restaurant() {
     assert_eq!(closed["delivers"], false);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bad_requests_are_problems_naming_the_field_and_never_5xx() {
     let (_stack, app) = support::start(false).await;
     let url = &app.url;
@@ -243,7 +243,7 @@ async fn bad_requests_are_problems_naming_the_field_and_never_5xx() {
     assert_eq!(server_errors, 0.0, "no request may produce a 5xx");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn serves_its_openapi_3_1_document() {
     let (_stack, app) = support::start(false).await;
     let url = &app.url;

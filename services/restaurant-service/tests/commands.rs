@@ -29,14 +29,14 @@ async fn create(url: &str, delivers: bool) -> Uuid {
     body["id"].as_str().unwrap().parse().unwrap()
 }
 
-fn line(id: &str, quantity: u32) -> LineItem {
+pub fn line(id: &str, quantity: u32) -> LineItem {
     LineItem {
         menu_item_id: id.into(),
         quantity,
     }
 }
 
-fn validate(restaurant_id: Uuid, line_items: Vec<LineItem>) -> (Uuid, Command) {
+pub fn validate(restaurant_id: Uuid, line_items: Vec<LineItem>) -> (Uuid, Command) {
     let order_id = Uuid::now_v7();
     let command = Command::json(
         VALIDATE_ORDER_DETAILS,
@@ -52,7 +52,7 @@ fn validate(restaurant_id: Uuid, line_items: Vec<LineItem>) -> (Uuid, Command) {
 
 /// Reads order-service's reply channel until every order in `orders` has a reply;
 /// returns each order's replies.
-fn replies(stack: &Stack, orders: &[Uuid]) -> Vec<Vec<ReceivedRecord>> {
+pub fn replies(stack: &Stack, orders: &[Uuid]) -> Vec<Vec<ReceivedRecord>> {
     let ids: Vec<String> = orders.iter().map(Uuid::to_string).collect();
     let records = support::read_until(stack, order::REPLIES, |records| {
         ids.iter()
@@ -72,7 +72,7 @@ fn payload(record: &ReceivedRecord) -> OrderDetailsValidation {
     serde_json::from_slice(&record.payload).unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn validate_order_details_is_answered_with_the_reason() {
     let (stack, app) = support::start(true).await;
     let url = &app.url;
@@ -160,7 +160,7 @@ async fn validate_order_details_is_answered_with_the_reason() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_redelivered_command_is_answered_once() {
     let (stack, app) = support::start(true).await;
     let url = &app.url;
@@ -217,7 +217,7 @@ async fn a_redelivered_command_is_answered_once() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn poison_messages_are_dead_lettered_and_later_commands_answered() {
     let (stack, app) = support::start(true).await;
     let url = &app.url;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::api::menu;
 use crate::support;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn changes_are_published_as_events_keyed_by_restaurant() {
     let (stack, app) = support::start(true).await;
     let url = &app.url;

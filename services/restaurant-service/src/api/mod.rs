@@ -10,8 +10,11 @@ pub mod restaurants;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
+use std::future::Future;
+use std::pin::Pin;
+
 use deadpool_postgres::{Object, Pool};
-use messaging::Outbox;
+use messaging::{Outbox, UnitOfWork};
 use service::http::Problem;
 use utoipa::OpenApi;
 
@@ -29,6 +32,22 @@ impl AppState {
     /// A pooled connection (503 when the database is unavailable).
     async fn connection(&self) -> Result<Object> {
         Ok(runtime::db::connection(&self.pool).await?)
+    }
+
+    /// Runs a writing use case in a unit of work on a pooled connection and commits it:
+    /// the change and its event, or neither.
+    async fn in_unit_of_work<T>(
+        &self,
+        use_case: impl for<'w, 'c> FnOnce(
+            &'w mut UnitOfWork<'c>,
+        )
+            -> Pin<Box<dyn Future<Output = Result<T>> + Send + 'w>>,
+    ) -> Result<T> {
+        let mut client = self.connection().await?;
+        let mut work = self.outbox.begin(&mut client).await?;
+        let result = use_case(&mut work).await?;
+        work.commit().await?;
+        Ok(result)
     }
 }
 

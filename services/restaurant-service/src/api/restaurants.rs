@@ -11,7 +11,6 @@ use service::http::{IdPath, Problem, ValidJson};
 
 use super::AppState;
 use super::representations::{MenuRevision, NewRestaurant, RestaurantView, domain_menu};
-use crate::Error;
 use crate::application::{self, CreateRestaurant, ReviseMenu};
 
 /// The caller's W3C trace context, carried onto the events the request causes.
@@ -48,10 +47,9 @@ pub async fn create_restaurant(
         menu: domain_menu(body.menu),
         traceparent: traceparent(&request),
     };
-    let mut client = state.connection().await?;
-    let mut work = state.outbox.begin(&mut client).await.map_err(Error::from)?;
-    let restaurant = application::create_restaurant(&mut work, command).await?;
-    work.commit().await.map_err(Error::from)?;
+    let restaurant = state
+        .in_unit_of_work(|work| Box::pin(application::create_restaurant(work, command)))
+        .await?;
     let location = format!("/v1/restaurants/{}", restaurant.id);
     Ok((
         StatusCode::CREATED,
@@ -110,9 +108,8 @@ pub async fn revise_menu(
         menu: domain_menu(body.menu),
         traceparent: traceparent(&request),
     };
-    let mut client = state.connection().await?;
-    let mut work = state.outbox.begin(&mut client).await.map_err(Error::from)?;
-    let restaurant = application::revise_menu(&mut work, command).await?;
-    work.commit().await.map_err(Error::from)?;
+    let restaurant = state
+        .in_unit_of_work(|work| Box::pin(application::revise_menu(work, command)))
+        .await?;
     Ok(Json(restaurant.into()))
 }
