@@ -30,6 +30,17 @@ pub enum ServiceError {
         /// Its id.
         id: Uuid,
     },
+    /// Stored data the service cannot read back as its domain (a column of the wrong
+    /// type or NULL, a menu its own rules refuse): never the client's fault, and the same
+    /// on every read until someone repairs it, so it must be an error naming what is
+    /// corrupt rather than a default that hides it.
+    #[error("corrupt {what}: {reason}")]
+    Corrupt {
+        /// What is corrupt, with its id, e.g. `restaurant 0190… menu`.
+        what: String,
+        /// Why it cannot be read (for the log and dead letters).
+        reason: String,
+    },
     /// The database, the broker, configuration.
     #[error(transparent)]
     Platform(#[from] crate::Error),
@@ -40,6 +51,14 @@ impl ServiceError {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Invalid {
             field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Corrupt stored data.
+    pub fn corrupt(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Corrupt {
+            what: what.into(),
             reason: reason.into(),
         }
     }
@@ -68,26 +87,31 @@ impl From<messaging::Error> for ServiceError {
     }
 }
 
-/// Clients get problem+json: 422 naming the field, 404, or 503 when the database is
-/// unavailable (never a 500 for a dependency outage).
+/// Clients get problem+json: 422 naming the field, 404, 500 naming what is stored
+/// corrupt (the reason goes to the log), or 503 when the database is unavailable (never
+/// a 500 for a dependency outage).
 impl From<ServiceError> for Problem {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::Invalid { field, reason } => Problem::invalid_field(&field, reason),
             ServiceError::NotFound { what, id } => Problem::not_found(&format!("{what} {id}")),
+            ServiceError::Corrupt { what, reason } => Problem::corrupt(&what, &reason),
             ServiceError::Platform(e) => e.into(),
         }
     }
 }
 
-/// In the consumer loop, platform failures (database down) are retried; anything else
-/// can never succeed and is dead-lettered.
+/// In the consumer loop, platform failures (database down) are retried; corrupt stored
+/// data fails the same way on every try (a few more tries, then dead-lettered with the
+/// reason, so it cannot block the partition); anything else can never succeed and is
+/// dead-lettered.
 impl From<ServiceError> for HandlingError {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::Platform(crate::Error::Runtime(e)) => e.into(),
             ServiceError::Platform(crate::Error::Messaging(e)) => e.into(),
             ServiceError::Platform(e) => HandlingError::Retry(e.to_string()),
+            corrupt @ ServiceError::Corrupt { .. } => HandlingError::Failed(corrupt.to_string()),
             other => HandlingError::Poison(other.to_string()),
         }
     }

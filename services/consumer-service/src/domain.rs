@@ -1,5 +1,5 @@
-//! The consumer and the rule order validation applies, free of HTTP and SQL so they can
-//! be unit-tested.
+//! The consumer and the rule order validation applies, free of HTTP, SQL and messages
+//! so they can be unit-tested.
 
 use uuid::Uuid;
 
@@ -10,7 +10,7 @@ use crate::{Error, Result};
 pub const DEFAULT_ORDER_LIMIT_CENTS: i64 = 100_000;
 
 /// Longest consumer name, in characters (the table checks it too).
-pub const MAX_NAME_CHARS: usize = platform::http::text::MAX_NAME_CHARS;
+pub const MAX_NAME_CHARS: usize = service::http::text::MAX_NAME_CHARS;
 
 /// A registration that passed validation: what gets stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +25,7 @@ impl Registration {
     /// Validates a registration; errors name the field as the API spells it.
     pub fn new(name: &str, order_limit_cents: Option<i64>) -> Result<Self> {
         // The limit counts the blanks around the name, as the OpenAPI document does.
-        platform::http::text::check(name, MAX_NAME_CHARS)
+        service::http::text::check(name, MAX_NAME_CHARS)
             .map_err(|reason| Error::invalid("name", reason))?;
         let name = name.trim();
         let order_limit_cents = order_limit_cents.unwrap_or(DEFAULT_ORDER_LIMIT_CENTS);
@@ -52,15 +52,13 @@ pub struct Consumer {
     pub created_at: String,
 }
 
-/// The outcome of validating an order for a consumer.
+/// Why a consumer may not place an order; the reason goes back to order-service and,
+/// from there, to whoever placed the order.
+///
+/// The domain's own answer, not the messaging crate's `Verdict`: the rule does not know
+/// it is asked by a command (the application layer maps `Ok`/`Err` to the verdict).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// The consumer may place the order.
-    Validated,
-    /// The consumer may not; the reason goes back to order-service and, from there, to
-    /// whoever placed the order.
-    Rejected(String),
-}
+pub struct Rejection(pub String);
 
 /// May `consumer` (looked up by `consumer_id`, `None` if unknown) place an order of
 /// `order_total_cents`?
@@ -68,20 +66,22 @@ pub fn check_order(
     consumer_id: Uuid,
     consumer: Option<&Consumer>,
     order_total_cents: i64,
-) -> Verdict {
+) -> Result<(), Rejection> {
     let Some(consumer) = consumer else {
-        return Verdict::Rejected(format!("consumer {consumer_id} not found"));
+        return Err(Rejection(format!("consumer {consumer_id} not found")));
     };
     if order_total_cents < 0 {
-        return Verdict::Rejected(format!("order total {order_total_cents} is negative"));
+        return Err(Rejection(format!(
+            "order total {order_total_cents} is negative"
+        )));
     }
     if order_total_cents > consumer.order_limit_cents {
-        return Verdict::Rejected(format!(
+        return Err(Rejection(format!(
             "order total exceeds limit ({order_total_cents} > {} cents)",
             consumer.order_limit_cents
-        ));
+        )));
     }
-    Verdict::Validated
+    Ok(())
 }
 
 #[cfg(test)]
@@ -118,8 +118,8 @@ mod tests {
     #[test]
     fn orders_up_to_the_limit_are_validated() {
         let c = consumer(1_000);
-        assert_eq!(check_order(c.id, Some(&c), 1_000), Verdict::Validated);
-        assert_eq!(check_order(c.id, Some(&c), 0), Verdict::Validated);
+        assert_eq!(check_order(c.id, Some(&c), 1_000), Ok(()));
+        assert_eq!(check_order(c.id, Some(&c), 0), Ok(()));
     }
 
     #[test]
@@ -127,16 +127,13 @@ mod tests {
         let id = Uuid::now_v7();
         assert_eq!(
             check_order(id, None, 1),
-            Verdict::Rejected(format!("consumer {id} not found"))
+            Err(Rejection(format!("consumer {id} not found")))
         );
         let c = consumer(1_000);
-        let Verdict::Rejected(reason) = check_order(c.id, Some(&c), 1_001) else {
+        let Err(Rejection(reason)) = check_order(c.id, Some(&c), 1_001) else {
             panic!("over the limit must be rejected");
         };
         assert!(reason.starts_with("order total exceeds limit"), "{reason}");
-        assert!(matches!(
-            check_order(c.id, Some(&c), -5),
-            Verdict::Rejected(_)
-        ));
+        assert!(matches!(check_order(c.id, Some(&c), -5), Err(Rejection(_))));
     }
 }

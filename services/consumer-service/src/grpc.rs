@@ -3,20 +3,20 @@
 //! docs/architecture.md, "Sync transports").
 //!
 //! Status codes: `INVALID_ARGUMENT` for an id that is not a UUID, `NOT_FOUND` for an
-//! unknown one, `UNAVAILABLE` when the database is down (the REST API's 400, 404, 503).
-//! Calls are counted in `ftgo_grpc_server_requests_total{method, code}`.
+//! unknown one, `INTERNAL` naming a consumer stored corrupt, `UNAVAILABLE` when the
+//! database is down (the REST API's 400, 404, 500, 503). Calls are counted in
+//! `ftgo_grpc_server_requests_total{method, code}`. The lookup itself is the use case
+//! REST runs too ([`application::get_consumer`]); this module only translates.
 
+use consumer_api::v1 as proto;
+use consumer_api::v1::consumer_service_server::{ConsumerService, ConsumerServiceServer};
 use deadpool_postgres::Pool;
-use platform::proto::ftgo::consumer::v1 as proto;
-use platform::proto::ftgo::consumer::v1::consumer_service_server::{
-    ConsumerService, ConsumerServiceServer,
-};
 use prometheus::{IntCounterVec, Opts, Registry};
 use tonic::{Code, Request, Response, Status};
 use uuid::Uuid;
 
 use crate::domain::Consumer;
-use crate::repository;
+use crate::{Error, application};
 
 /// The service implementation, ready to be added to a tonic server.
 #[derive(Debug, Clone)]
@@ -27,7 +27,7 @@ pub struct ConsumerGrpc {
 
 impl ConsumerGrpc {
     /// The service on `pool`, registering its counter in `registry`.
-    pub fn routes(pool: Pool, registry: &Registry) -> platform::Result<tonic::service::Routes> {
+    pub fn routes(pool: Pool, registry: &Registry) -> service::Result<tonic::service::Routes> {
         let requests = IntCounterVec::new(
             Opts::new(
                 "ftgo_grpc_server_requests_total",
@@ -43,13 +43,19 @@ impl ConsumerGrpc {
 
     async fn find(&self, id: &str) -> Result<Consumer, Status> {
         let id = Uuid::parse_str(id).map_err(|_| Status::invalid_argument("`id` is not a UUID"))?;
-        let client = platform::db::connection(&self.pool)
+        let client = runtime::db::connection(&self.pool)
             .await
             .map_err(unavailable)?;
-        repository::find(&**client, id)
+        application::get_consumer(&**client, id)
             .await
-            .map_err(unavailable)?
-            .ok_or_else(|| Status::not_found(format!("consumer {id} not found")))
+            .map_err(|error| match error {
+                not_found @ Error::NotFound { .. } => Status::not_found(not_found.to_string()),
+                Error::Corrupt { what, reason } => {
+                    tracing::error!(what, reason, "GetConsumer: corrupt stored data");
+                    Status::internal(format!("stored {what} is corrupt"))
+                }
+                other => unavailable(other),
+            })
     }
 }
 
@@ -88,6 +94,7 @@ fn code_label(code: Code) -> &'static str {
         Code::Ok => "ok",
         Code::InvalidArgument => "invalid_argument",
         Code::NotFound => "not_found",
+        Code::Internal => "internal",
         Code::Unavailable => "unavailable",
         _ => "other",
     }

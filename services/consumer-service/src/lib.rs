@@ -5,28 +5,32 @@
 //! - a REST API ([`api`]) to register and read consumers, documented as OpenAPI 3.1;
 //! - a gRPC server ([`grpc`]) on its own port with the same lookup, so order-service can
 //!   use either transport;
-//! - the `ValidateConsumerInfo` command ([`handlers`]) that order-service sends while an
-//!   order is pending. The reply (`ConsumerValidated` / `ConsumerRejected`) is written to
-//!   the outbox in the same transaction that records the command as processed, so a
-//!   redelivered command is answered exactly once and a reply exists iff the command was
-//!   handled.
+//! - the `ValidateConsumerInfo` command that order-service sends while an order is
+//!   pending. The reply (`ConsumerValidated` / `ConsumerRejected`) is published in the
+//!   unit of work that records the command as processed, so a redelivered command is
+//!   answered exactly once and a reply exists iff the command was handled.
 //!
-//! [`build`] assembles everything; `main.rs` only reads settings and runs it, so tests can
-//! run the same assembly in-process.
+//! Layers: [`api`] and [`grpc`] translate their transport to the use cases in
+//! [`application`], which do the work of [`domain`] through [`repository`] in a
+//! `messaging::UnitOfWork`.
+//!
+//! [`build`] assembles everything; `main.rs` only reads settings and runs it, so tests
+//! run the same assembly in-process (HTTP and gRPC on port 0).
 
 pub mod api;
+pub mod application;
 pub mod config;
 pub mod domain;
 mod error;
 pub mod grpc;
-pub mod handlers;
 pub mod repository;
 
 use std::sync::Arc;
 
-use platform::contracts::{consumer, order};
-use platform::messaging::Subscription;
-use platform::service::{Platform, ServiceApp};
+use contracts::{consumer, order};
+use messaging::Subscription;
+use messaging::validation::ValidationHandler;
+use service::{Platform, ServiceApp};
 
 pub use config::Settings;
 pub use error::{Error, Result};
@@ -41,8 +45,8 @@ mod embedded {
 
 /// Creates or upgrades the service's own tables (refinery's default history table; the
 /// platform's outbox and processed-message tables keep their own histories).
-pub async fn migrate(mut client: tokio_postgres::Client) -> platform::Result<()> {
-    platform::db::run_migrations(&mut client, embedded::migrations::runner()).await
+pub async fn migrate(mut client: tokio_postgres::Client) -> runtime::Result<()> {
+    runtime::db::run_migrations(&mut client, embedded::migrations::runner()).await
 }
 
 /// Connects and migrates the database, makes sure the channels exist, binds the HTTP
@@ -61,7 +65,7 @@ pub async fn build(settings: Settings) -> Result<ServiceApp> {
     platform
         .ensure_topics(&[consumer::COMMANDS, order::REPLIES])
         .await?;
-    let api = api::router(platform.pool.clone());
+    let api = api::router(platform.pool.clone(), platform.outbox.clone())?;
     let grpc = grpc::ConsumerGrpc::routes(platform.pool.clone(), &platform.registry)?;
     let mut app = ServiceApp::build(platform, &settings.http, api).await?;
     app.serve_grpc(&settings.grpc, grpc).await?;
@@ -70,7 +74,7 @@ pub async fn build(settings: Settings) -> Result<ServiceApp> {
             subscriber: SUBSCRIBER.into(),
             topics: vec![consumer::COMMANDS.into()],
         },
-        Arc::new(handlers::ValidateConsumerInfoHandler),
+        Arc::new(ValidationHandler(application::ValidateConsumer)),
     );
     Ok(app)
 }

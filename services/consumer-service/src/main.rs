@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::service::serve("consumer-service", consumer_service::build)
+    service::serve("consumer-service", consumer_service::build)
         .await
         .map_err(anyhow::Error::from_boxed)
 }

@@ -5,9 +5,10 @@ use serde_json::{Value, json};
 
 use crate::support::{self, assert_problem};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn registers_then_reads_a_consumer() {
-    let (_stack, url) = support::start(false).await;
+    let (_stack, app) = support::start(false).await;
+    let url = &app.url;
     let http = reqwest::Client::new();
 
     let created = http
@@ -49,9 +50,10 @@ async fn registers_then_reads_a_consumer() {
     assert_ne!(defaulted["id"], body["id"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bad_requests_are_problems_naming_the_field_and_never_5xx() {
-    let (_stack, url) = support::start(false).await;
+    let (_stack, app) = support::start(false).await;
+    let url = &app.url;
     let http = reqwest::Client::new();
     let post = |body: &'static str| {
         http.post(format!("{url}/v1/consumers"))
@@ -135,13 +137,14 @@ async fn bad_requests_are_problems_naming_the_field_and_never_5xx() {
     assert_problem(no_route, 404, None).await;
 
     let server_errors =
-        support::metric_with_label(&url, "ftgo_http_requests_total", "status=\"5").await;
+        support::metric_with_label(url, "ftgo_http_requests_total", "status=\"5").await;
     assert_eq!(server_errors, 0.0, "no request may produce a 5xx");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn serves_its_openapi_3_1_document() {
-    let (_stack, url) = support::start(false).await;
+    let (_stack, app) = support::start(false).await;
+    let url = &app.url;
     let response = reqwest::get(format!("{url}/openapi.json")).await.unwrap();
     assert_eq!(response.status(), 200);
     let document: Value = response.json().await.unwrap();

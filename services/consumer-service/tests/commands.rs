@@ -1,13 +1,13 @@
 //! The `ValidateConsumerInfo` command through the real broker and relay: replies,
 //! idempotence, dead letters.
 
-use ftgo_harness::Stack;
-use platform::contracts::consumer::{
+use contracts::consumer::{
     COMMANDS, CONSUMER_REJECTED, CONSUMER_VALIDATED, ConsumerValidation, VALIDATE_CONSUMER_INFO,
     ValidateConsumerInfo,
 };
-use platform::contracts::{CORRELATION_ID, Contract, order};
-use platform::messaging::{Format, headers};
+use contracts::{Contract, Format, order};
+use ftgo_harness::Stack;
+use outbox::headers::{self, CORRELATION_ID};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -27,7 +27,7 @@ async fn register(url: &str, order_limit_cents: i64) -> Uuid {
     body["id"].as_str().unwrap().parse().unwrap()
 }
 
-fn validate(consumer_id: Uuid, order_total_cents: i64) -> (Uuid, Command) {
+pub fn validate(consumer_id: Uuid, order_total_cents: i64) -> (Uuid, Command) {
     let order_id = Uuid::now_v7();
     let command = Command::json(
         VALIDATE_CONSUMER_INFO,
@@ -43,7 +43,7 @@ fn validate(consumer_id: Uuid, order_total_cents: i64) -> (Uuid, Command) {
 
 /// Reads order-service's reply channel until every order in `orders` has a reply;
 /// returns each order's replies.
-fn replies(stack: &Stack, orders: &[Uuid]) -> Vec<Vec<ftgo_harness::kafka::ReceivedRecord>> {
+pub fn replies(stack: &Stack, orders: &[Uuid]) -> Vec<Vec<ftgo_harness::kafka::ReceivedRecord>> {
     let ids: Vec<String> = orders.iter().map(Uuid::to_string).collect();
     let records = support::read_until(stack, order::REPLIES, |records| {
         ids.iter()
@@ -63,10 +63,11 @@ fn payload(record: &ftgo_harness::kafka::ReceivedRecord) -> ConsumerValidation {
     serde_json::from_slice(&record.payload).unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn validate_consumer_info_is_answered_on_the_reply_channel() {
-    let (stack, url) = support::start(true).await;
-    let consumer = register(&url, 5_000).await;
+    let (stack, app) = support::start(true).await;
+    let url = &app.url;
+    let consumer = register(url, 5_000).await;
     let stranger = Uuid::now_v7();
     let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -123,24 +124,20 @@ async fn validate_consumer_info_is_answered_on_the_reply_channel() {
     assert!(reason.starts_with("order total exceeds limit"), "{reason}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_redelivered_command_is_answered_once() {
-    let (mut stack, url) = support::start(true).await;
-    let consumer = register(&url, 5_000).await;
+    let (stack, app) = support::start(true).await;
+    let url = &app.url;
+    let consumer = register(url, 5_000).await;
     let (order_id, command) = validate(consumer, 100);
     command.send(&stack, COMMANDS).await;
     command.send(&stack, COMMANDS).await;
-    let service = stack.service(support::BINARY, 0).url();
     support::eventually(
         WITHIN,
         "the second copy is consumed as a duplicate",
         || async {
-            support::metric_with_label(
-                &service,
-                "ftgo_consumer_messages_total",
-                "outcome=\"duplicate\"",
-            )
-            .await
+            support::metric_with_label(url, "ftgo_consumer_messages_total", "outcome=\"duplicate\"")
+                .await
                 >= 1.0
         },
     )
@@ -176,22 +173,20 @@ async fn a_redelivered_command_is_answered_once() {
         [CONSUMER_VALIDATED, CONSUMER_REJECTED],
         "{about_order:?}"
     );
-    let handled = support::metric_with_label(
-        &service,
-        "ftgo_consumer_messages_total",
-        "outcome=\"handled\"",
-    )
-    .await;
+    let handled =
+        support::metric_with_label(url, "ftgo_consumer_messages_total", "outcome=\"handled\"")
+            .await;
     assert_eq!(
         handled, 2.0,
         "the command and the sentinel, not the duplicate"
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn poison_messages_are_dead_lettered_and_later_commands_answered() {
-    let (stack, url) = support::start(true).await;
-    let consumer = register(&url, 5_000).await;
+    let (stack, app) = support::start(true).await;
+    let url = &app.url;
+    let consumer = register(url, 5_000).await;
 
     let unknown_type = Command::json("ChargeConsumer", consumer, &json!({}));
     let bad_payload = Command::json(
@@ -201,7 +196,7 @@ async fn poison_messages_are_dead_lettered_and_later_commands_answered() {
     );
     let not_json = Command::raw(VALIDATE_CONSUMER_INFO, consumer, b"{oops".to_vec());
     let (_, hijack) = validate(consumer, 1);
-    let hijack = hijack.with_header(platform::contracts::REPLY_TO, "restaurant.events");
+    let hijack = hijack.with_header(headers::REPLY_TO, "restaurant.events");
     for poison in [&unknown_type, &bad_payload, &not_json, &hijack] {
         poison.send(&stack, COMMANDS).await;
     }
@@ -240,10 +235,11 @@ async fn poison_messages_are_dead_lettered_and_later_commands_answered() {
 /// One consumer, producers in both formats: a JSON command (with the header or from
 /// before it existed) and a Protobuf one are both answered; a content type the service
 /// does not know is dead-lettered with the reason.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn json_and_protobuf_commands_are_answered_and_an_unknown_content_type_is_dead_lettered() {
-    let (stack, url) = support::start(true).await;
-    let consumer = register(&url, 5_000).await;
+    let (stack, app) = support::start(true).await;
+    let url = &app.url;
+    let consumer = register(url, 5_000).await;
 
     let (as_json, json_command) = validate(consumer, 100);
     let (without_header, old_command) = validate(consumer, 100);
@@ -264,7 +260,8 @@ async fn json_and_protobuf_commands_are_answered_and_an_unknown_content_type_is_
             consumer_id: consumer,
             order_total_cents: 100,
         }
-        .encode(Format::Protobuf),
+        .encode(Format::Protobuf)
+        .unwrap(),
     )
     .with_header(headers::CONTENT_TYPE, Format::Protobuf.content_type());
     let (_, unknown) = validate(consumer, 100);
@@ -293,10 +290,11 @@ async fn json_and_protobuf_commands_are_answered_and_an_unknown_content_type_is_
 /// reply: a check violation, SQLSTATE 23514) must not block its partition for good: after
 /// a few tries it is dead-lettered with the reason, and the next command of the same key
 /// (so of the same partition) is answered.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_command_that_always_fails_the_same_way_is_dead_lettered_and_the_partition_moves_on() {
-    let (stack, url) = support::start(true).await;
-    let consumer = register(&url, 5_000).await;
+    let (stack, app) = support::start(true).await;
+    let url = &app.url;
+    let consumer = register(url, 5_000).await;
     let (doomed_order, doomed) = validate(consumer, 1);
     stack
         .database("consumer_service")

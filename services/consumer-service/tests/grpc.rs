@@ -1,18 +1,18 @@
 //! The gRPC server as order-service's client sees it: the same consumer as the REST API,
 //! and the documented status codes.
 
-use platform::proto::ftgo::consumer::v1::GetConsumerRequest;
-use platform::proto::ftgo::consumer::v1::consumer_service_client::ConsumerServiceClient;
+use consumer_api::v1::GetConsumerRequest;
+use consumer_api::v1::consumer_service_client::ConsumerServiceClient;
 use serde_json::{Value, json};
 use tonic::Code;
 
-use crate::support::{self, BINARY};
+use crate::support;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn get_consumer_answers_like_rest_and_maps_bad_and_unknown_ids_to_status_codes() {
-    let (mut stack, url) = support::start(false).await;
-    let service = stack.service(BINARY, 0);
-    let grpc_url = service.grpc_url();
+    let (_stack, app) = support::start(false).await;
+    let url = &app.url;
+    let grpc_url = format!("http://{}", app.grpc.unwrap());
     let http = reqwest::Client::new();
     let created: Value = http
         .post(format!("{url}/v1/consumers"))
@@ -56,9 +56,12 @@ async fn get_consumer_answers_like_rest_and_maps_bad_and_unknown_ids_to_status_c
     let missing = client.get_consumer(get(&unknown)).await.unwrap_err();
     assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
 
-    let (_, metrics) = ftgo_harness::http::get(service.http_address(), "/metrics")
-        .await
-        .unwrap();
+    let (_, metrics) = ftgo_harness::http::get(
+        url.trim_start_matches("http://").parse().unwrap(),
+        "/metrics",
+    )
+    .await
+    .unwrap();
     for code in ["ok", "invalid_argument", "not_found"] {
         let label = format!("code=\"{code}\"");
         let count = ftgo_harness::http::metric_value_matching(

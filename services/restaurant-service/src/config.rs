@@ -1,7 +1,7 @@
 //! The service's settings: `FTGO_*` environment variables over an optional YAML file.
 
-use platform::config::{DatabaseSettings, HttpSettings, KafkaSettings};
-use platform::messaging::MessagingSettings;
+use messaging::MessagingSettings;
+use runtime::config::{DatabaseSettings, HttpSettings, KafkaSettings};
 use serde::Deserialize;
 
 /// Everything restaurant-service reads at start-up. Unknown keys are refused so a typo in
@@ -21,5 +21,5 @@ pub struct Settings {
     pub messaging: MessagingSettings,
     /// How the relay reads this database's outbox (`FTGO_OUTBOX__MODE`).
     #[serde(default)]
-    pub outbox: platform::outbox::OutboxSettings,
+    pub outbox: outbox::OutboxSettings,
 }

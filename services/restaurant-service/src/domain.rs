@@ -1,11 +1,11 @@
-//! Restaurants, menus and the rule order validation applies, free of HTTP and SQL so
-//! they can be unit-tested. Validation errors name the field as the API spells it
-//! (`menu[1].price_cents`).
+//! Restaurants, menus and the rule order validation applies, free of HTTP, SQL and
+//! messages so they can be unit-tested: the domain has its own types ([`MenuItem`],
+//! [`OrderLine`]); the REST API and the messages translate to and from them. Validation
+//! errors name the field as the API spells it (`menu[1].price_cents`).
 
 use std::collections::HashMap;
 
-use platform::contracts::{LineItem, MenuItem};
-use platform::http::text;
+use service::http::text;
 use uuid::Uuid;
 
 use crate::{Error, Result};
@@ -16,6 +16,26 @@ pub const MAX_NAME_CHARS: usize = text::MAX_NAME_CHARS;
 pub const MAX_ITEM_ID_CHARS: usize = text::MAX_ID_CHARS;
 /// Most items on one menu: a menu travels whole in every `MenuRevised` event.
 pub const MAX_MENU_ITEMS: usize = 500;
+
+/// A dish on a restaurant's menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MenuItem {
+    /// Id, unique within the menu.
+    pub id: String,
+    /// Display name (trimmed once on a [`Menu`]).
+    pub name: String,
+    /// Price in cents, not negative on a [`Menu`].
+    pub price_cents: i64,
+}
+
+/// A line of an order to validate: which menu item, how many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLine {
+    /// Menu item id within the restaurant's menu.
+    pub menu_item_id: String,
+    /// How many.
+    pub quantity: u32,
+}
 
 /// A menu that passed validation: non-empty, unique item ids, names trimmed, prices not
 /// negative.
@@ -66,9 +86,9 @@ impl Menu {
         &self.0
     }
 
-    /// The items, in menu order.
-    pub fn into_items(self) -> Vec<MenuItem> {
-        self.0
+    /// Whether an item with id `id` is on it.
+    pub fn offers(&self, id: &str) -> bool {
+        self.0.iter().any(|item| item.id == id)
     }
 }
 
@@ -89,7 +109,7 @@ pub struct Restaurant {
     /// Whether it currently delivers (orders are rejected when not).
     pub delivers: bool,
     /// Its menu.
-    pub menu: Vec<MenuItem>,
+    pub menu: Menu,
 }
 
 impl Restaurant {
@@ -100,40 +120,41 @@ impl Restaurant {
             id,
             name: name.to_owned(),
             delivers,
-            menu: Menu::new(menu)?.into_items(),
+            menu: Menu::new(menu)?,
         })
     }
 }
 
-/// The outcome of validating an order's details.
+/// Why a restaurant cannot make an order; the reason goes back to order-service and on
+/// to whoever ordered.
+///
+/// The domain's own answer, not the messaging crate's `Verdict`: the rule does not know
+/// it is asked by a command (the application layer maps `Ok`/`Err` to the verdict).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// The restaurant can make and deliver the order.
-    Validated,
-    /// It cannot; the reason goes back to order-service and on to whoever ordered.
-    Rejected(String),
-}
+pub struct Rejection(pub String);
 
-/// Can `restaurant` (looked up by `restaurant_id`, `None` if unknown) make `line_items`?
+/// Can `restaurant` (looked up by `restaurant_id`, `None` if unknown) make `lines`?
 /// Every faulty line is named, so the client can fix the order in one go.
 pub fn check_order(
     restaurant_id: Uuid,
     restaurant: Option<&Restaurant>,
-    line_items: &[LineItem],
-) -> Verdict {
+    lines: &[OrderLine],
+) -> Result<(), Rejection> {
     let Some(restaurant) = restaurant else {
-        return Verdict::Rejected(format!("restaurant {restaurant_id} not found"));
+        return Err(Rejection(format!("restaurant {restaurant_id} not found")));
     };
     if !restaurant.delivers {
-        return Verdict::Rejected(format!("restaurant {restaurant_id} does not deliver"));
+        return Err(Rejection(format!(
+            "restaurant {restaurant_id} does not deliver"
+        )));
     }
-    if line_items.is_empty() {
-        return Verdict::Rejected("order has no line items".into());
+    if lines.is_empty() {
+        return Err(Rejection("order has no line items".into()));
     }
-    let problems: Vec<String> = line_items
+    let problems: Vec<String> = lines
         .iter()
         .filter_map(|line| {
-            if !restaurant.menu.iter().any(|m| m.id == line.menu_item_id) {
+            if !restaurant.menu.offers(&line.menu_item_id) {
                 Some(format!("menu item {} not on the menu", line.menu_item_id))
             } else if line.quantity == 0 {
                 Some(format!("menu item {} has quantity 0", line.menu_item_id))
@@ -143,9 +164,9 @@ pub fn check_order(
         })
         .collect();
     if problems.is_empty() {
-        Verdict::Validated
+        Ok(())
     } else {
-        Verdict::Rejected(problems.join("; "))
+        Err(Rejection(problems.join("; ")))
     }
 }
 
@@ -161,8 +182,8 @@ mod tests {
         }
     }
 
-    fn line(id: &str, quantity: u32) -> LineItem {
-        LineItem {
+    fn line(id: &str, quantity: u32) -> OrderLine {
+        OrderLine {
             menu_item_id: id.into(),
             quantity,
         }
@@ -217,11 +238,11 @@ mod tests {
         let open = Restaurant::new(id, "Ajanta", true, vec![item("a", 1), item("b", 2)]).unwrap();
         assert_eq!(
             check_order(id, Some(&open), &[line("a", 1), line("b", 3)]),
-            Verdict::Validated
+            Ok(())
         );
         assert_eq!(
             check_order(id, None, &[line("a", 1)]),
-            Verdict::Rejected(format!("restaurant {id} not found"))
+            Err(Rejection(format!("restaurant {id} not found")))
         );
         let closed = Restaurant {
             delivers: false,
@@ -229,15 +250,17 @@ mod tests {
         };
         assert_eq!(
             check_order(id, Some(&closed), &[line("a", 1)]),
-            Verdict::Rejected(format!("restaurant {id} does not deliver"))
+            Err(Rejection(format!("restaurant {id} does not deliver")))
         );
         assert_eq!(
             check_order(id, Some(&open), &[line("z", 1), line("a", 0)]),
-            Verdict::Rejected("menu item z not on the menu; menu item a has quantity 0".into())
+            Err(Rejection(
+                "menu item z not on the menu; menu item a has quantity 0".into()
+            ))
         );
         assert!(matches!(
             check_order(id, Some(&open), &[]),
-            Verdict::Rejected(_)
+            Err(Rejection(_))
         ));
     }
 }

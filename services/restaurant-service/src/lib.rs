@@ -3,27 +3,34 @@
 //! It owns the `restaurant_service` database and:
 //!
 //! - a REST API ([`api`]) to create restaurants and revise their menus. Each change
-//!   appends its event (`RestaurantCreated`, `MenuRevised`) to the outbox in the same
-//!   transaction, so the event exists iff the change committed; order-service keeps its
-//!   menu replica from these events instead of calling this service;
-//! - the `ValidateOrderDetails` command ([`handlers`]) that order-service sends while an
-//!   order is pending, answered through the outbox in the transaction that records the
-//!   command as processed (answered once, even when redelivered).
+//!   publishes its event (`RestaurantCreated`, `MenuRevised`) in the same unit of work,
+//!   so the event exists iff the change committed; order-service keeps its menu replica
+//!   from these events instead of calling this service;
+//! - the `ValidateOrderDetails` command that order-service sends while an order is
+//!   pending, answered in the unit of work that records the command as processed
+//!   (answered once, even when redelivered).
 //!
-//! [`build`] assembles everything; `main.rs` only reads settings and runs it.
+//! Layers: [`api`] translates HTTP to the use cases in [`application`], which do the
+//! work of [`domain`] through [`repository`] in a `messaging::UnitOfWork`; [`contract`]
+//! is the one place the domain meets the published language.
+//!
+//! [`build`] assembles everything; `main.rs` only reads settings and runs it, so tests
+//! run the same assembly in-process (on port 0).
 
 pub mod api;
+pub mod application;
 pub mod config;
+mod contract;
 pub mod domain;
 mod error;
-pub mod handlers;
 pub mod repository;
 
 use std::sync::Arc;
 
-use platform::contracts::{order, restaurant};
-use platform::messaging::Subscription;
-use platform::service::{Platform, ServiceApp};
+use contracts::{order, restaurant};
+use messaging::Subscription;
+use messaging::validation::ValidationHandler;
+use service::{Platform, ServiceApp};
 
 pub use config::Settings;
 pub use error::{Error, Result};
@@ -38,8 +45,8 @@ mod embedded {
 
 /// Creates or upgrades the service's own tables (refinery's default history table; the
 /// platform's outbox and processed-message tables keep their own histories).
-pub async fn migrate(mut client: tokio_postgres::Client) -> platform::Result<()> {
-    platform::db::run_migrations(&mut client, embedded::migrations::runner()).await
+pub async fn migrate(mut client: tokio_postgres::Client) -> runtime::Result<()> {
+    runtime::db::run_migrations(&mut client, embedded::migrations::runner()).await
 }
 
 /// Connects and migrates the database, makes sure the channels exist, binds the HTTP
@@ -58,14 +65,14 @@ pub async fn build(settings: Settings) -> Result<ServiceApp> {
     platform
         .ensure_topics(&[restaurant::COMMANDS, restaurant::EVENTS, order::REPLIES])
         .await?;
-    let api = api::router(platform.pool.clone());
+    let api = api::router(platform.pool.clone(), platform.outbox.clone())?;
     let mut app = ServiceApp::build(platform, &settings.http, api).await?;
     app.consume(
         Subscription {
             subscriber: SUBSCRIBER.into(),
             topics: vec![restaurant::COMMANDS.into()],
         },
-        Arc::new(handlers::ValidateOrderDetailsHandler),
+        Arc::new(ValidationHandler(application::ValidateOrderDetails)),
     );
     Ok(app)
 }

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::service::serve("restaurant-service", restaurant_service::build)
+    service::serve("restaurant-service", restaurant_service::build)
         .await
         .map_err(anyhow::Error::from_boxed)
 }

@@ -1,14 +1,18 @@
 //! SQL for `restaurants` and `menu_items`. Reads take any client, so the HTTP handlers
-//! run them on a pooled connection and the command handler inside its transaction;
-//! writes take a transaction, because each one also appends its event to the outbox.
+//! run them on a pooled connection and the command handler inside its unit of work;
+//! writes take a transaction, because each one also publishes its event.
+//!
+//! What is read back is checked like what is written: a menu the domain would refuse
+//! (none left, a blank name, a NULL where the schema once had none) is
+//! [`Error::Corrupt`] naming the restaurant, never an empty or defaulted menu that would
+//! quietly reject every order or publish a wrong replica.
 
-use platform::contracts::MenuItem;
-use tokio_postgres::types::Type;
-use tokio_postgres::{GenericClient, Transaction};
+use tokio_postgres::types::{FromSql, Type};
+use tokio_postgres::{GenericClient, Row, Transaction};
 use uuid::Uuid;
 
-use crate::Result;
-use crate::domain::{Menu, Restaurant};
+use crate::domain::{Menu, MenuItem, Restaurant};
+use crate::{Error, Result};
 
 /// Stores a new restaurant with its menu.
 pub async fn insert(transaction: &Transaction<'_>, restaurant: &Restaurant) -> Result<()> {
@@ -43,20 +47,21 @@ pub async fn replace_menu(
     transaction
         .execute("DELETE FROM menu_items WHERE restaurant_id = $1", &[&id])
         .await?;
-    insert_menu(transaction, id, menu.items()).await?;
+    insert_menu(transaction, id, menu).await?;
     Ok(Some(Restaurant {
         id,
-        name: row.get("name"),
-        delivers: row.get("delivers"),
-        menu: menu.items().to_vec(),
+        name: column(&row, id, "name")?,
+        delivers: column(&row, id, "delivers")?,
+        menu: menu.clone(),
     }))
 }
 
 /// Inserts every item in one statement, numbering them in menu order.
-async fn insert_menu(transaction: &Transaction<'_>, id: Uuid, menu: &[MenuItem]) -> Result<()> {
-    let ids: Vec<&str> = menu.iter().map(|m| m.id.as_str()).collect();
-    let names: Vec<&str> = menu.iter().map(|m| m.name.as_str()).collect();
-    let prices: Vec<i64> = menu.iter().map(|m| m.price_cents).collect();
+async fn insert_menu(transaction: &Transaction<'_>, id: Uuid, menu: &Menu) -> Result<()> {
+    let items = menu.items();
+    let ids: Vec<&str> = items.iter().map(|m| m.id.as_str()).collect();
+    let names: Vec<&str> = items.iter().map(|m| m.name.as_str()).collect();
+    let prices: Vec<i64> = items.iter().map(|m| m.price_cents).collect();
     transaction
         .query_typed(
             "INSERT INTO menu_items (restaurant_id, position, id, name, price_cents)
@@ -74,7 +79,8 @@ async fn insert_menu(transaction: &Transaction<'_>, id: Uuid, menu: &[MenuItem])
     Ok(())
 }
 
-/// The restaurant with id `id` and its menu, if any.
+/// The restaurant with id `id` and its menu, if any; [`Error::Corrupt`] if what is
+/// stored is not a restaurant the domain would accept.
 pub async fn find<C: GenericClient + Sync>(client: &C, id: Uuid) -> Result<Option<Restaurant>> {
     let Some(row) = client
         .query_opt(
@@ -85,7 +91,7 @@ pub async fn find<C: GenericClient + Sync>(client: &C, id: Uuid) -> Result<Optio
     else {
         return Ok(None);
     };
-    let menu = client
+    let items = client
         .query(
             "SELECT id, name, price_cents FROM menu_items
              WHERE restaurant_id = $1 ORDER BY position",
@@ -93,16 +99,31 @@ pub async fn find<C: GenericClient + Sync>(client: &C, id: Uuid) -> Result<Optio
         )
         .await?
         .iter()
-        .map(|item| MenuItem {
-            id: item.get("id"),
-            name: item.get("name"),
-            price_cents: item.get("price_cents"),
+        .map(|item| {
+            Ok(MenuItem {
+                id: column(item, id, "id")?,
+                name: column(item, id, "name")?,
+                price_cents: column(item, id, "price_cents")?,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
+    let menu = Menu::new(items).map_err(|e| corrupt(id, e))?;
     Ok(Some(Restaurant {
         id,
-        name: row.get("name"),
-        delivers: row.get("delivers"),
+        name: column(&row, id, "name")?,
+        delivers: column(&row, id, "delivers")?,
         menu,
     }))
+}
+
+/// Column `name` of a row of restaurant `id`; a NULL or a type the code does not expect
+/// is corruption, not a panic.
+fn column<'r, T: FromSql<'r>>(row: &'r Row, id: Uuid, name: &str) -> Result<T> {
+    row.try_get(name)
+        .map_err(|e| corrupt(id, format!("column `{name}`: {e}")))
+}
+
+/// Restaurant `id` as stored cannot be read back.
+fn corrupt(id: Uuid, reason: impl ToString) -> Error {
+    Error::corrupt(format!("restaurant {id}"), reason.to_string())
 }

@@ -12,9 +12,10 @@ pub fn menu() -> Value {
     ])
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn creates_reads_and_revises_a_restaurant() {
-    let (_stack, url) = support::start(false).await;
+    let (_stack, app) = support::start(false).await;
+    let url = &app.url;
     let http = reqwest::Client::new();
 
     let created = http
@@ -81,9 +82,10 @@ async fn creates_reads_and_revises_a_restaurant() {
     assert_eq!(closed["delivers"], false);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bad_requests_are_problems_naming_the_field_and_never_5xx() {
-    let (_stack, url) = support::start(false).await;
+    let (_stack, app) = support::start(false).await;
+    let url = &app.url;
     let http = reqwest::Client::new();
     let post = |body: Value| {
         http.post(format!("{url}/v1/restaurants"))
@@ -237,13 +239,14 @@ async fn bad_requests_are_problems_naming_the_field_and_never_5xx() {
     assert_eq!(still["menu"], menu(), "refused revisions change nothing");
 
     let server_errors =
-        support::metric_with_label(&url, "ftgo_http_requests_total", "status=\"5").await;
+        support::metric_with_label(url, "ftgo_http_requests_total", "status=\"5").await;
     assert_eq!(server_errors, 0.0, "no request may produce a 5xx");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn serves_its_openapi_3_1_document() {
-    let (_stack, url) = support::start(false).await;
+    let (_stack, app) = support::start(false).await;
+    let url = &app.url;
     let response = reqwest::get(format!("{url}/openapi.json")).await.unwrap();
     assert_eq!(response.status(), 200);
     let document: Value = response.json().await.unwrap();

@@ -1,14 +1,14 @@
 //! The `ValidateOrderDetails` command through the real broker and relay: replies with
 //! reasons, idempotence, dead letters.
 
-use ftgo_harness::Stack;
-use ftgo_harness::kafka::ReceivedRecord;
-use platform::contracts::restaurant::{
+use contracts::restaurant::{
     COMMANDS, ORDER_DETAILS_REJECTED, ORDER_DETAILS_VALIDATED, OrderDetailsValidation,
     VALIDATE_ORDER_DETAILS, ValidateOrderDetails,
 };
-use platform::contracts::{CORRELATION_ID, LineItem, order};
-use platform::messaging::headers;
+use contracts::{LineItem, order};
+use ftgo_harness::Stack;
+use ftgo_harness::kafka::ReceivedRecord;
+use outbox::headers::{self, CORRELATION_ID};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -29,14 +29,14 @@ async fn create(url: &str, delivers: bool) -> Uuid {
     body["id"].as_str().unwrap().parse().unwrap()
 }
 
-fn line(id: &str, quantity: u32) -> LineItem {
+pub fn line(id: &str, quantity: u32) -> LineItem {
     LineItem {
         menu_item_id: id.into(),
         quantity,
     }
 }
 
-fn validate(restaurant_id: Uuid, line_items: Vec<LineItem>) -> (Uuid, Command) {
+pub fn validate(restaurant_id: Uuid, line_items: Vec<LineItem>) -> (Uuid, Command) {
     let order_id = Uuid::now_v7();
     let command = Command::json(
         VALIDATE_ORDER_DETAILS,
@@ -52,7 +52,7 @@ fn validate(restaurant_id: Uuid, line_items: Vec<LineItem>) -> (Uuid, Command) {
 
 /// Reads order-service's reply channel until every order in `orders` has a reply;
 /// returns each order's replies.
-fn replies(stack: &Stack, orders: &[Uuid]) -> Vec<Vec<ReceivedRecord>> {
+pub fn replies(stack: &Stack, orders: &[Uuid]) -> Vec<Vec<ReceivedRecord>> {
     let ids: Vec<String> = orders.iter().map(Uuid::to_string).collect();
     let records = support::read_until(stack, order::REPLIES, |records| {
         ids.iter()
@@ -72,11 +72,12 @@ fn payload(record: &ReceivedRecord) -> OrderDetailsValidation {
     serde_json::from_slice(&record.payload).unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn validate_order_details_is_answered_with_the_reason() {
-    let (stack, url) = support::start(true).await;
-    let open = create(&url, true).await;
-    let closed = create(&url, false).await;
+    let (stack, app) = support::start(true).await;
+    let url = &app.url;
+    let open = create(url, true).await;
+    let closed = create(url, false).await;
     let nowhere = Uuid::now_v7();
     let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -159,24 +160,20 @@ async fn validate_order_details_is_answered_with_the_reason() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_redelivered_command_is_answered_once() {
-    let (mut stack, url) = support::start(true).await;
-    let open = create(&url, true).await;
+    let (stack, app) = support::start(true).await;
+    let url = &app.url;
+    let open = create(url, true).await;
     let (order_id, command) = validate(open, vec![line("dal", 1)]);
     command.send(&stack, COMMANDS).await;
     command.send(&stack, COMMANDS).await;
-    let service = stack.service(support::BINARY, 0).url();
     support::eventually(
         WITHIN,
         "the second copy is consumed as a duplicate",
         || async {
-            support::metric_with_label(
-                &service,
-                "ftgo_consumer_messages_total",
-                "outcome=\"duplicate\"",
-            )
-            .await
+            support::metric_with_label(url, "ftgo_consumer_messages_total", "outcome=\"duplicate\"")
+                .await
                 >= 1.0
         },
     )
@@ -211,22 +208,20 @@ async fn a_redelivered_command_is_answered_once() {
         [ORDER_DETAILS_VALIDATED, ORDER_DETAILS_REJECTED],
         "{about_order:?}"
     );
-    let handled = support::metric_with_label(
-        &service,
-        "ftgo_consumer_messages_total",
-        "outcome=\"handled\"",
-    )
-    .await;
+    let handled =
+        support::metric_with_label(url, "ftgo_consumer_messages_total", "outcome=\"handled\"")
+            .await;
     assert_eq!(
         handled, 2.0,
         "the command and the sentinel, not the duplicate"
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn poison_messages_are_dead_lettered_and_later_commands_answered() {
-    let (stack, url) = support::start(true).await;
-    let open = create(&url, true).await;
+    let (stack, app) = support::start(true).await;
+    let url = &app.url;
+    let open = create(url, true).await;
 
     let unknown_type = Command::json("CloseRestaurant", open, &json!({}));
     let bad_payload = Command::json(
@@ -236,7 +231,7 @@ async fn poison_messages_are_dead_lettered_and_later_commands_answered() {
                  "line_items": [{ "menu_item_id": "dal", "quantity": -1 }] }),
     );
     let (_, hijack) = validate(open, vec![line("dal", 1)]);
-    let hijack = hijack.with_header(platform::contracts::REPLY_TO, "restaurant.events");
+    let hijack = hijack.with_header(headers::REPLY_TO, "restaurant.events");
     let poison = [&unknown_type, &bad_payload, &hijack];
     for command in poison {
         command.send(&stack, COMMANDS).await;

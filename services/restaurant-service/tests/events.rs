@@ -1,20 +1,21 @@
 //! Restaurant changes reach `restaurant.events` through the outbox and the relay, keyed
 //! by restaurant, in the order they were made.
 
-use platform::contracts::MenuItem;
-use platform::contracts::restaurant::{
+use contracts::MenuItem;
+use contracts::restaurant::{
     EVENTS, MENU_REVISED, MenuRevised, RESTAURANT_CREATED, RestaurantCreated,
 };
-use platform::messaging::headers;
+use outbox::headers;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::api::menu;
 use crate::support;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn changes_are_published_as_events_keyed_by_restaurant() {
-    let (stack, url) = support::start(true).await;
+    let (stack, app) = support::start(true).await;
+    let url = &app.url;
     let http = reqwest::Client::new();
     let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 

@@ -64,6 +64,17 @@ impl Problem {
         )
     }
 
+    /// 500 for stored data the service cannot read: names what is corrupt (the client
+    /// can report it), the reason goes to the log.
+    pub fn corrupt(what: &str, reason: &str) -> Self {
+        tracing::error!(what, reason, "corrupt stored data");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("stored {what} is corrupt"),
+        )
+    }
+
     /// 503 when a dependency (the database) is unavailable.
     pub fn unavailable(cause: &dyn std::fmt::Display) -> Self {
         tracing::warn!(error = %cause, "dependency unavailable");

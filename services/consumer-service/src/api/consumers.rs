@@ -1,18 +1,18 @@
-//! `POST /v1/consumers` and `GET /v1/consumers/{id}`.
+//! `POST /v1/consumers` and `GET /v1/consumers/{id}`: the REST representations of a
+//! consumer, translated to and from the use cases in [`crate::application`].
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use platform::http::{Problem, ValidJson};
 use serde::{Deserialize, Serialize};
+use service::http::{IdPath, Problem, ValidJson};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
-use crate::domain::{Consumer, Registration};
-use crate::{Error, repository};
-use platform::http::IdPath;
+use crate::domain::Consumer;
+use crate::{Error, application};
 
 /// A consumer to register.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -20,7 +20,7 @@ use platform::http::IdPath;
 pub struct NewConsumer {
     /// Display name, 1 to 200 characters with one that is not blank and no control
     /// characters (surrounding blanks are trimmed).
-    #[schema(schema_with = platform::http::text::name_schema, example = "Alice")]
+    #[schema(schema_with = service::http::text::name_schema, example = "Alice")]
     pub name: String,
     /// Largest order total the consumer may place, in cents; 100000 when absent.
     #[serde(default)]
@@ -72,12 +72,11 @@ pub async fn create_consumer(
     State(state): State<AppState>,
     ValidJson(body): ValidJson<NewConsumer>,
 ) -> Result<Response, Problem> {
-    let registration = Registration::new(&body.name, body.order_limit_cents)?;
-    let client = platform::db::connection(&state.pool)
-        .await
-        .map_err(Error::from)?;
-    let consumer = repository::insert(&**client, Uuid::now_v7(), &registration).await?;
-    tracing::info!(consumer_id = %consumer.id, "consumer registered");
+    let mut client = state.connection().await?;
+    let mut work = state.outbox.begin(&mut client).await.map_err(Error::from)?;
+    let consumer =
+        application::register_consumer(&mut work, &body.name, body.order_limit_cents).await?;
+    work.commit().await.map_err(Error::from)?;
     let location = format!("/v1/consumers/{}", consumer.id);
     Ok((
         StatusCode::CREATED,
@@ -104,18 +103,14 @@ pub async fn get_consumer(
     State(state): State<AppState>,
     IdPath(id): IdPath,
 ) -> Result<Json<ConsumerView>, Problem> {
-    let client = platform::db::connection(&state.pool)
-        .await
-        .map_err(Error::from)?;
-    let consumer = repository::find(&**client, id)
-        .await?
-        .ok_or(Error::not_found("consumer", id))?;
+    let client = state.connection().await?;
+    let consumer = application::get_consumer(&**client, id).await?;
     Ok(Json(consumer.into()))
 }
 
 #[cfg(test)]
 mod tests {
-    use platform::http::json::parse;
+    use service::http::json::parse;
 
     use super::*;
 

@@ -1,25 +1,54 @@
 //! The REST API under `/v1`, and its OpenAPI 3.1 document at `/openapi.json`.
 //!
 //! Every error is `application/problem+json`: body errors name the field
-//! (`menu[1].price_cents`), a malformed id names `id` ([`platform::http::IdPath`]), and database
-//! outages are 503, never 500.
+//! (`menu[1].price_cents`), a malformed id names `id` ([`service::http::IdPath`]),
+//! database outages are 503, and a restaurant stored corrupt is a 500 naming it.
 
+mod representations;
 pub mod restaurants;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
-use deadpool_postgres::Pool;
-use platform::contracts::MenuItem;
-use platform::http::Problem;
+use std::future::Future;
+use std::pin::Pin;
+
+use deadpool_postgres::{Object, Pool};
+use messaging::{Outbox, UnitOfWork};
+use service::http::Problem;
 use utoipa::OpenApi;
 
-pub use restaurants::{MenuRevision, NewRestaurant, RestaurantView};
+use crate::{Error, Result};
+pub use representations::{MenuItem, MenuRevision, NewRestaurant, RestaurantView};
 
-/// What the handlers share.
+/// What the handlers share: the pool to read on, the outbox units of work begin on.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pool: Pool,
+    outbox: Outbox,
+}
+
+impl AppState {
+    /// A pooled connection (503 when the database is unavailable).
+    async fn connection(&self) -> Result<Object> {
+        Ok(runtime::db::connection(&self.pool).await?)
+    }
+
+    /// Runs a writing use case in a unit of work on a pooled connection and commits it:
+    /// the change and its event, or neither.
+    async fn in_unit_of_work<T>(
+        &self,
+        use_case: impl for<'w, 'c> FnOnce(
+            &'w mut UnitOfWork<'c>,
+        )
+            -> Pin<Box<dyn Future<Output = Result<T>> + Send + 'w>>,
+    ) -> Result<T> {
+        let mut client = self.connection().await?;
+        let mut work = self.outbox.begin(&mut client).await?;
+        let result = use_case(&mut work).await?;
+        work.commit().await?;
+        Ok(result)
+    }
 }
 
 /// The service's OpenAPI document, generated from the handlers' annotations so it
@@ -42,8 +71,8 @@ pub struct AppState {
 pub struct ApiDoc;
 
 /// The API routes (state applied) plus `/openapi.json`.
-pub fn router(pool: Pool) -> Router {
-    Router::new()
+pub fn router(pool: Pool, outbox: Outbox) -> Result<Router> {
+    Ok(Router::new()
         .route("/v1/restaurants", post(restaurants::create_restaurant))
         .route("/v1/restaurants/{id}", get(restaurants::get_restaurant))
         .route("/v1/restaurants/{id}/menu", put(restaurants::revise_menu))
@@ -54,6 +83,6 @@ pub fn router(pool: Pool) -> Router {
                 "this resource does not support the method",
             )
         })
-        .with_state(AppState { pool })
-        .merge(platform::http::openapi_route(ApiDoc::openapi()))
+        .with_state(AppState { pool, outbox })
+        .merge(service::http::openapi_route(&ApiDoc::openapi()).map_err(Error::from)?))
 }

@@ -1,87 +1,24 @@
-//! `POST /v1/restaurants`, `GET /v1/restaurants/{id}`, `PUT /v1/restaurants/{id}/menu`.
-//!
-//! Writes append their event to the outbox in the same transaction as the change, so
-//! order-service's menu replica sees every committed change and nothing else.
+//! `POST /v1/restaurants`, `GET /v1/restaurants/{id}`, `PUT /v1/restaurants/{id}/menu`:
+//! translate the request into a use case ([`crate::application`]), run it in a unit of
+//! work that commits the change with its event, and translate the result back.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use platform::contracts::restaurant::{
-    EVENTS, MENU_REVISED, MenuRevised, RESTAURANT_CREATED, RestaurantCreated,
-};
-use platform::contracts::{self, MenuItem};
-use platform::http::{Problem, ValidJson};
-use platform::messaging::headers;
-use platform::outbox::{self, OutboxMessage};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-use uuid::Uuid;
+use outbox::headers::TRACEPARENT;
+use service::http::{IdPath, Problem, ValidJson};
 
 use super::AppState;
-use crate::domain::{Menu, Restaurant};
-use crate::{Error, repository};
-use platform::http::IdPath;
-
-/// A restaurant to create, with its first menu.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewRestaurant {
-    /// Display name, 1 to 200 characters with one that is not blank and no control
-    /// characters (surrounding blanks are trimmed).
-    #[schema(schema_with = platform::http::text::name_schema, example = "Ajanta")]
-    pub name: String,
-    /// Whether it delivers; orders are rejected while it does not.
-    #[serde(default = "delivers_by_default")]
-    #[schema(default = true)]
-    pub delivers: bool,
-    /// The menu: at least one item, ids unique, prices in cents and not negative.
-    #[schema(min_items = 1, max_items = 500)]
-    pub menu: Vec<MenuItem>,
-}
-
-fn delivers_by_default() -> bool {
-    true
-}
-
-/// A whole new menu for a restaurant.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MenuRevision {
-    /// The menu: at least one item, ids unique, prices in cents and not negative.
-    #[schema(min_items = 1, max_items = 500)]
-    pub menu: Vec<MenuItem>,
-}
-
-/// A restaurant with its menu.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RestaurantView {
-    /// Its id.
-    pub id: Uuid,
-    /// Display name.
-    pub name: String,
-    /// Whether it delivers.
-    pub delivers: bool,
-    /// Its menu, in menu order.
-    pub menu: Vec<MenuItem>,
-}
-
-impl From<Restaurant> for RestaurantView {
-    fn from(r: Restaurant) -> Self {
-        Self {
-            id: r.id,
-            name: r.name,
-            delivers: r.delivers,
-            menu: r.menu,
-        }
-    }
-}
+use super::representations::{MenuRevision, NewRestaurant, RestaurantView, domain_menu};
+use crate::application::{self, CreateRestaurant, ReviseMenu};
 
 /// The caller's W3C trace context, carried onto the events the request causes.
-fn traceparent(request: &HeaderMap) -> Option<&str> {
+fn traceparent(request: &HeaderMap) -> Option<String> {
     request
-        .get(headers::TRACEPARENT)
+        .get(TRACEPARENT)
         .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Creates a restaurant and publishes `RestaurantCreated`.
@@ -104,30 +41,15 @@ pub async fn create_restaurant(
     request: HeaderMap,
     ValidJson(body): ValidJson<NewRestaurant>,
 ) -> Result<Response, Problem> {
-    let restaurant = Restaurant::new(Uuid::now_v7(), &body.name, body.delivers, body.menu)?;
-    let event = OutboxMessage::new(
-        EVENTS,
-        restaurant.id.to_string(),
-        RESTAURANT_CREATED,
-        contracts::VERSION,
-        &RestaurantCreated {
-            restaurant_id: restaurant.id,
-            name: restaurant.name.clone(),
-            delivers: restaurant.delivers,
-            menu: restaurant.menu.clone(),
-        },
-    )
-    .with_traceparent(traceparent(&request));
-    let mut client = platform::db::connection(&state.pool)
-        .await
-        .map_err(Error::from)?;
-    let transaction = client.transaction().await.map_err(Error::from)?;
-    repository::insert(&transaction, &restaurant).await?;
-    outbox::append(&transaction, &[event])
-        .await
-        .map_err(Error::from)?;
-    transaction.commit().await.map_err(Error::from)?;
-    tracing::info!(restaurant_id = %restaurant.id, items = restaurant.menu.len(), "restaurant created");
+    let command = CreateRestaurant {
+        name: body.name,
+        delivers: body.delivers,
+        menu: domain_menu(body.menu),
+        traceparent: traceparent(&request),
+    };
+    let restaurant = state
+        .in_unit_of_work(|work| Box::pin(application::create_restaurant(work, command)))
+        .await?;
     let location = format!("/v1/restaurants/{}", restaurant.id);
     Ok((
         StatusCode::CREATED,
@@ -154,12 +76,8 @@ pub async fn get_restaurant(
     State(state): State<AppState>,
     IdPath(id): IdPath,
 ) -> Result<Json<RestaurantView>, Problem> {
-    let client = platform::db::connection(&state.pool)
-        .await
-        .map_err(Error::from)?;
-    let restaurant = repository::find(&**client, id)
-        .await?
-        .ok_or(Error::not_found("restaurant", id))?;
+    let client = state.connection().await?;
+    let restaurant = application::get_restaurant(&**client, id).await?;
     Ok(Json(restaurant.into()))
 }
 
@@ -185,53 +103,13 @@ pub async fn revise_menu(
     request: HeaderMap,
     ValidJson(body): ValidJson<MenuRevision>,
 ) -> Result<Json<RestaurantView>, Problem> {
-    let menu = Menu::new(body.menu)?;
-    let mut client = platform::db::connection(&state.pool)
-        .await
-        .map_err(Error::from)?;
-    let transaction = client.transaction().await.map_err(Error::from)?;
-    let restaurant = repository::replace_menu(&transaction, id, &menu)
-        .await?
-        .ok_or(Error::not_found("restaurant", id))?;
-    let event = OutboxMessage::new(
-        EVENTS,
-        id.to_string(),
-        MENU_REVISED,
-        contracts::VERSION,
-        &MenuRevised {
-            restaurant_id: id,
-            menu: restaurant.menu.clone(),
-        },
-    )
-    .with_traceparent(traceparent(&request));
-    outbox::append(&transaction, &[event])
-        .await
-        .map_err(Error::from)?;
-    transaction.commit().await.map_err(Error::from)?;
-    tracing::info!(restaurant_id = %id, items = restaurant.menu.len(), "menu revised");
+    let command = ReviseMenu {
+        restaurant_id: id,
+        menu: domain_menu(body.menu),
+        traceparent: traceparent(&request),
+    };
+    let restaurant = state
+        .in_unit_of_work(|work| Box::pin(application::revise_menu(work, command)))
+        .await?;
     Ok(Json(restaurant.into()))
-}
-
-#[cfg(test)]
-mod tests {
-    use platform::http::json::parse;
-
-    use super::*;
-
-    #[test]
-    fn body_errors_name_the_field() {
-        let p = parse::<NewRestaurant>(br#"{"name": "A"}"#).unwrap_err();
-        assert_eq!(p.field.as_deref(), Some("menu"));
-        let p = parse::<NewRestaurant>(
-            br#"{"name": "A", "menu": [{"id": "a", "name": "b", "price_cents": 1},
-                                       {"id": "c", "name": "d", "price_cents": "x"}]}"#,
-        )
-        .unwrap_err();
-        assert_eq!(p.field.as_deref(), Some("menu[1].price_cents"));
-        let p =
-            parse::<NewRestaurant>(br#"{"name": "A", "delivers": "yes", "menu": []}"#).unwrap_err();
-        assert_eq!(p.field.as_deref(), Some("delivers"));
-        let body: NewRestaurant = parse(br#"{"name": "A", "menu": []}"#).unwrap();
-        assert!(body.delivers, "delivers defaults to true");
-    }
 }
