@@ -13,9 +13,11 @@ mod dependencies;
 mod error;
 mod failure;
 pub mod http;
+mod store;
 
 pub use error::ServiceError;
 pub use failure::{Error, Result};
+pub use store::{Store, UseCase};
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -5,13 +5,12 @@ use contracts::consumer::{
     COMMANDS, CONSUMER_REJECTED, CONSUMER_VALIDATED, ConsumerValidation, VALIDATE_CONSUMER_INFO,
     ValidateConsumerInfo,
 };
-use contracts::{Contract, Format, order};
-use ftgo_harness::Stack;
-use outbox::headers::{self, CORRELATION_ID};
+use contracts::{Contract, Format};
+use outbox::headers;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::support::{self, Command, WITHIN, with_header};
+use crate::support::{self, Command, WITHIN, replies};
 
 /// Registers a consumer through the API; returns its id.
 async fn register(url: &str, order_limit_cents: i64) -> Uuid {
@@ -39,24 +38,6 @@ pub fn validate(consumer_id: Uuid, order_total_cents: i64) -> (Uuid, Command) {
         },
     );
     (order_id, command)
-}
-
-/// Reads order-service's reply channel until every order in `orders` has a reply;
-/// returns each order's replies.
-pub fn replies(stack: &Stack, orders: &[Uuid]) -> Vec<Vec<ftgo_harness::kafka::ReceivedRecord>> {
-    let ids: Vec<String> = orders.iter().map(Uuid::to_string).collect();
-    let records = support::read_until(stack, order::REPLIES, |records| {
-        ids.iter()
-            .all(|id| records.iter().any(|r| r.header(CORRELATION_ID) == Some(id)))
-    });
-    ids.iter()
-        .map(|id| {
-            with_header(&records, CORRELATION_ID, id)
-                .into_iter()
-                .cloned()
-                .collect()
-        })
-        .collect()
 }
 
 fn payload(record: &ftgo_harness::kafka::ReceivedRecord) -> ConsumerValidation {
@@ -157,29 +138,13 @@ async fn a_redelivered_command_is_answered_once() {
         },
     );
     sentinel.send(&stack, COMMANDS).await;
-    let order = order_id.to_string();
-    let records = support::read_until(&stack, order::REPLIES, |records| {
-        with_header(records, CORRELATION_ID, &order)
-            .iter()
-            .any(|r| r.header(headers::MESSAGE_TYPE) == Some(CONSUMER_REJECTED))
-    });
-    let about_order = with_header(&records, CORRELATION_ID, &order);
-    let types: Vec<_> = about_order
-        .iter()
-        .map(|r| r.header(headers::MESSAGE_TYPE).unwrap())
-        .collect();
-    assert_eq!(
-        types,
+    support::assert_answered_once(
+        &stack,
+        url,
+        order_id,
         [CONSUMER_VALIDATED, CONSUMER_REJECTED],
-        "{about_order:?}"
-    );
-    let handled =
-        support::metric_with_label(url, "ftgo_consumer_messages_total", "outcome=\"handled\"")
-            .await;
-    assert_eq!(
-        handled, 2.0,
-        "the command and the sentinel, not the duplicate"
-    );
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -9,7 +9,8 @@ use contracts::consumer::COMMANDS;
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::commands::{replies, validate};
+use crate::commands::validate;
+use crate::support::replies;
 use crate::support::{self, assert_problem};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

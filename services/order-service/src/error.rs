@@ -103,14 +103,11 @@ impl From<Error> for Problem {
                 Problem::invalid_field("Idempotency-Key", error.to_string())
             }
             Error::IdempotencyKeyTaken => Problem::unavailable(&error),
-            Error::Corrupt { what, id, .. } => {
-                tracing::error!(error = %error, "corrupt stored data");
-                Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    format!("stored {what} of {id} is corrupt"),
-                )
-            }
+            Error::Corrupt {
+                what,
+                id,
+                ref reason,
+            } => Problem::corrupt(&format!("{what} of {id}"), reason),
             Error::Store { .. } | Error::Client(_) | Error::UnknownRestaurant(_) => {
                 Problem::internal(&error)
             }

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use contracts::{order, restaurant};
 use messaging::Subscription;
 use messaging::validation::ValidationHandler;
-use service::{Platform, ServiceApp};
+use service::{Platform, ServiceApp, Store};
 
 pub use config::Settings;
 pub use error::{Error, Result};
@@ -65,7 +65,7 @@ pub async fn build(settings: Settings) -> Result<ServiceApp> {
     platform
         .ensure_topics(&[restaurant::COMMANDS, restaurant::EVENTS, order::REPLIES])
         .await?;
-    let api = api::router(platform.pool.clone(), platform.outbox.clone())?;
+    let api = api::router(Store::new(platform.pool.clone(), platform.outbox.clone()))?;
     let mut app = ServiceApp::build(platform, &settings.http, api).await?;
     app.consume(
         Subscription {

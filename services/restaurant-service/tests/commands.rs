@@ -1,19 +1,18 @@
 //! The `ValidateOrderDetails` command through the real broker and relay: replies with
 //! reasons, idempotence, dead letters.
 
+use contracts::LineItem;
 use contracts::restaurant::{
     COMMANDS, ORDER_DETAILS_REJECTED, ORDER_DETAILS_VALIDATED, OrderDetailsValidation,
     VALIDATE_ORDER_DETAILS, ValidateOrderDetails,
 };
-use contracts::{LineItem, order};
-use ftgo_harness::Stack;
 use ftgo_harness::kafka::ReceivedRecord;
-use outbox::headers::{self, CORRELATION_ID};
+use outbox::headers;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::menu;
-use crate::support::{self, Command, WITHIN, with_header};
+use crate::support::{self, Command, WITHIN, replies};
 
 /// Creates a restaurant (menu: `samosa`, `dal`) through the API; returns its id.
 async fn create(url: &str, delivers: bool) -> Uuid {
@@ -48,24 +47,6 @@ pub fn validate(restaurant_id: Uuid, line_items: Vec<LineItem>) -> (Uuid, Comman
         },
     );
     (order_id, command)
-}
-
-/// Reads order-service's reply channel until every order in `orders` has a reply;
-/// returns each order's replies.
-pub fn replies(stack: &Stack, orders: &[Uuid]) -> Vec<Vec<ReceivedRecord>> {
-    let ids: Vec<String> = orders.iter().map(Uuid::to_string).collect();
-    let records = support::read_until(stack, order::REPLIES, |records| {
-        ids.iter()
-            .all(|id| records.iter().any(|r| r.header(CORRELATION_ID) == Some(id)))
-    });
-    ids.iter()
-        .map(|id| {
-            with_header(&records, CORRELATION_ID, id)
-                .into_iter()
-                .cloned()
-                .collect()
-        })
-        .collect()
 }
 
 fn payload(record: &ReceivedRecord) -> OrderDetailsValidation {
@@ -192,29 +173,13 @@ async fn a_redelivered_command_is_answered_once() {
         },
     );
     sentinel.send(&stack, COMMANDS).await;
-    let order = order_id.to_string();
-    let records = support::read_until(&stack, order::REPLIES, |records| {
-        with_header(records, CORRELATION_ID, &order)
-            .iter()
-            .any(|r| r.header(headers::MESSAGE_TYPE) == Some(ORDER_DETAILS_REJECTED))
-    });
-    let about_order = with_header(&records, CORRELATION_ID, &order);
-    let types: Vec<_> = about_order
-        .iter()
-        .map(|r| r.header(headers::MESSAGE_TYPE).unwrap())
-        .collect();
-    assert_eq!(
-        types,
+    support::assert_answered_once(
+        &stack,
+        url,
+        order_id,
         [ORDER_DETAILS_VALIDATED, ORDER_DETAILS_REJECTED],
-        "{about_order:?}"
-    );
-    let handled =
-        support::metric_with_label(url, "ftgo_consumer_messages_total", "outcome=\"handled\"")
-            .await;
-    assert_eq!(
-        handled, 2.0,
-        "the command and the sentinel, not the duplicate"
-    );
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

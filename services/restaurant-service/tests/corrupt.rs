@@ -5,7 +5,8 @@
 use contracts::restaurant::COMMANDS;
 use uuid::Uuid;
 
-use crate::commands::{line, replies, validate};
+use crate::commands::{line, validate};
+use crate::support::replies;
 use crate::support::{self, assert_problem};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

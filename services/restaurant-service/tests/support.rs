@@ -6,24 +6,12 @@
 pub use ftgo_test_support::*;
 
 use ftgo_harness::Stack;
-use restaurant_service::Settings;
 
 /// The service's database (and the relay's source).
 pub const DATABASE: &str = "restaurant_service";
 
-/// A stack with restaurant-service built and serving in this process on port 0 and,
-/// when `relay`, its outbox relayed to Kafka by the real relay (started after the app
-/// migrated: its migrations create the outbox the relay streams).
+/// A stack with restaurant-service serving in this process, its outbox relayed when `relay`
+/// (see [`start_in_process`]).
 pub async fn start(relay: bool) -> (Stack, TestApp) {
-    let mut stack = Stack::start().await.unwrap();
-    let settings: Settings =
-        runtime::config::ConfigSource::from_env(settings_env(&stack, DATABASE, &[]))
-            .load()
-            .unwrap();
-    let app = TestApp::spawn(restaurant_service::build(settings).await.unwrap());
-    if relay {
-        let relay = stack.start_relay(DATABASE, &[]).await.unwrap();
-        relay.wait_ready(WITHIN).await.unwrap();
-    }
-    (stack, app)
+    start_in_process(DATABASE, &[], relay, restaurant_service::build).await
 }

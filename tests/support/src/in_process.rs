@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use std::future::Future;
+
 use ftgo_harness::Stack;
+use serde::de::DeserializeOwned;
 use service::{ServiceApp, Stopped};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -41,6 +44,38 @@ pub fn settings_env(
         env.insert((*key).to_owned(), (*value).to_owned());
     }
     env
+}
+
+/// A fresh stack with a service built by its own `build` from its settings (database
+/// `database`, `extra` added) and serving in this process on port 0; when `relay`, its
+/// outbox relayed to Kafka by the real relay, started after the app migrated (its
+/// migrations create the outbox the relay streams).
+///
+/// Tests using it run on a multi-threaded runtime: the app serves on the test's runtime
+/// while a test may block a thread reading Kafka.
+pub async fn start_in_process<S, E, F, Fut>(
+    database: &str,
+    extra: &[(&str, &str)],
+    relay: bool,
+    build: F,
+) -> (Stack, TestApp)
+where
+    S: DeserializeOwned,
+    E: std::fmt::Debug,
+    F: FnOnce(S) -> Fut,
+    Fut: Future<Output = Result<ServiceApp, E>>,
+{
+    let mut stack = Stack::start().await.unwrap();
+    let settings: S =
+        runtime::config::ConfigSource::from_env(settings_env(&stack, database, extra))
+            .load()
+            .unwrap();
+    let app = TestApp::spawn(build(settings).await.unwrap());
+    if relay {
+        let relay = stack.start_relay(database, &[]).await.unwrap();
+        relay.wait_ready(crate::WITHIN).await.unwrap();
+    }
+    (stack, app)
 }
 
 /// A [`ServiceApp`] serving in a task of this test; stopped (gracefully) on

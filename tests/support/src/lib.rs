@@ -4,8 +4,10 @@
 //! ([`in_process`]).
 
 mod in_process;
+mod replies;
 
-pub use in_process::{TestApp, settings_env};
+pub use in_process::{TestApp, settings_env, start_in_process};
+pub use replies::{assert_answered_once, assert_no_server_errors, replies};
 
 use std::future::Future;
 use std::time::{Duration, Instant};

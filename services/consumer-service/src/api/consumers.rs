@@ -10,9 +10,9 @@ use service::http::{IdPath, Problem, ValidJson};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::AppState;
+use crate::application;
 use crate::domain::Consumer;
-use crate::{Error, application};
+use service::Store;
 
 /// A consumer to register.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -69,14 +69,20 @@ impl From<Consumer> for ConsumerView {
     )
 )]
 pub async fn create_consumer(
-    State(state): State<AppState>,
+    State(state): State<Store>,
     ValidJson(body): ValidJson<NewConsumer>,
 ) -> Result<Response, Problem> {
-    let mut client = state.connection().await?;
-    let mut work = state.outbox.begin(&mut client).await.map_err(Error::from)?;
-    let consumer =
-        application::register_consumer(&mut work, &body.name, body.order_limit_cents).await?;
-    work.commit().await.map_err(Error::from)?;
+    let NewConsumer {
+        name,
+        order_limit_cents,
+    } = body;
+    let consumer = state
+        .in_unit_of_work(move |work| {
+            Box::pin(
+                async move { application::register_consumer(work, &name, order_limit_cents).await },
+            )
+        })
+        .await?;
     let location = format!("/v1/consumers/{}", consumer.id);
     Ok((
         StatusCode::CREATED,
@@ -100,7 +106,7 @@ pub async fn create_consumer(
     )
 )]
 pub async fn get_consumer(
-    State(state): State<AppState>,
+    State(state): State<Store>,
     IdPath(id): IdPath,
 ) -> Result<Json<ConsumerView>, Problem> {
     let client = state.connection().await?;

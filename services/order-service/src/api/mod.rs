@@ -43,10 +43,9 @@ pub struct ApiDoc;
 
 /// The `/v1` routes plus `/openapi.json`.
 pub fn router(state: ApiState) -> service::Result<Router> {
-    Ok(Router::new()
+    let routes = Router::new()
         .route("/v1/orders", post(orders::create_order))
         .route("/v1/orders/{id}", get(orders::get_order))
-        .route("/v1/orders/{id}/cancel", post(orders::cancel_order))
-        .with_state(Arc::new(state))
-        .merge(service::http::openapi_route(&ApiDoc::openapi())?))
+        .route("/v1/orders/{id}/cancel", post(orders::cancel_order));
+    service::http::api_router(routes, Arc::new(state), &ApiDoc::openapi())
 }

@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use outbox::headers::TRACEPARENT;
 use service::http::{IdPath, Problem, ValidJson};
 
-use super::AppState;
 use super::representations::{MenuRevision, NewRestaurant, RestaurantView, domain_menu};
 use crate::application::{self, CreateRestaurant, ReviseMenu};
+use service::Store;
 
 /// The caller's W3C trace context, carried onto the events the request causes.
 fn traceparent(request: &HeaderMap) -> Option<String> {
@@ -37,7 +37,7 @@ fn traceparent(request: &HeaderMap) -> Option<String> {
     )
 )]
 pub async fn create_restaurant(
-    State(state): State<AppState>,
+    State(state): State<Store>,
     request: HeaderMap,
     ValidJson(body): ValidJson<NewRestaurant>,
 ) -> Result<Response, Problem> {
@@ -73,7 +73,7 @@ pub async fn create_restaurant(
     )
 )]
 pub async fn get_restaurant(
-    State(state): State<AppState>,
+    State(state): State<Store>,
     IdPath(id): IdPath,
 ) -> Result<Json<RestaurantView>, Problem> {
     let client = state.connection().await?;
@@ -98,7 +98,7 @@ pub async fn get_restaurant(
     )
 )]
 pub async fn revise_menu(
-    State(state): State<AppState>,
+    State(state): State<Store>,
     IdPath(id): IdPath,
     request: HeaderMap,
     ValidJson(body): ValidJson<MenuRevision>,
