@@ -115,14 +115,10 @@ impl BreakerState {
 /// What can go wrong building a client (a call's outcome is a [`CallError`]).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A client setting is missing or not of the right shape; names the key.
-    #[error("configuration key `{key}`: {reason}")]
-    ConfigKey {
-        /// Dotted path of the key, e.g. `consumer_service.base_url`.
-        key: String,
-        /// What is wrong with it.
-        reason: String,
-    },
+    /// A client setting is missing or not of the right shape (`runtime::Error::ConfigKey`,
+    /// naming the key, like every configuration error).
+    #[error(transparent)]
+    Config(#[from] runtime::Error),
 
     /// The HTTP client library refused to build a client.
     #[error("http client: {0}")]
@@ -135,3 +131,13 @@ pub enum Error {
 
 /// Result with the client [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A client setting `key` that is missing or not of the right shape, and why.
+    pub fn config_key(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Config(runtime::Error::ConfigKey {
+            key: key.into(),
+            reason: reason.into(),
+        })
+    }
+}

@@ -346,10 +346,7 @@ fn call_error(error: StackError) -> CallError {
 }
 
 fn invalid_settings(error: &dyn std::error::Error) -> Error {
-    Error::ConfigKey {
-        key: "resilience".into(),
-        reason: error.to_string(),
-    }
+    Error::config_key("resilience", error.to_string())
 }
 
 fn lock(window: &Mutex<Window>) -> MutexGuard<'_, Window> {

@@ -68,10 +68,7 @@ impl Transport for RestTransport {
 /// configuration key `key`. TLS is not compiled in (in-cluster plaintext), so the scheme
 /// must be `http`.
 pub fn checked_url(key: &str, target: &str, base_url: &str) -> Result<String> {
-    let invalid = |reason: String| Error::ConfigKey {
-        key: key.into(),
-        reason: format!("client for {target}: {reason}"),
-    };
+    let invalid = |reason: String| Error::config_key(key, format!("client for {target}: {reason}"));
     let url = reqwest::Url::parse(base_url).map_err(|e| invalid(format!("not a URL: {e}")))?;
     if url.scheme() != "http" {
         return Err(invalid(

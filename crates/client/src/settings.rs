@@ -47,10 +47,9 @@ pub enum TransportKind {
 impl ClientSettings {
     /// `grpc_url`, or a configuration error naming the key when it is missing.
     pub fn required_grpc_url(&self) -> Result<&str> {
-        self.grpc_url.as_deref().ok_or_else(|| Error::ConfigKey {
-            key: "grpc_url".into(),
-            reason: "required when transport is grpc".into(),
-        })
+        self.grpc_url
+            .as_deref()
+            .ok_or_else(|| Error::config_key("grpc_url", "required when transport is grpc"))
     }
 }
 
@@ -121,8 +120,5 @@ impl ResilienceSettings {
 }
 
 fn invalid(key: &str, reason: &str) -> Error {
-    Error::ConfigKey {
-        key: format!("resilience.{key}"),
-        reason: reason.to_owned(),
-    }
+    Error::config_key(format!("resilience.{key}"), reason.to_owned())
 }

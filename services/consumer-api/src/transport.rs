@@ -28,10 +28,8 @@ impl GrpcConsumers {
     /// Kubernetes its Service's DNS name and gRPC port).
     pub fn new(target: &str, url: &str) -> Result<Self> {
         let url = checked_url("grpc_url", target, url)?;
-        let endpoint = Endpoint::from_shared(url).map_err(|e| Error::ConfigKey {
-            key: "grpc_url".into(),
-            reason: format!("client for {target}: {e}"),
-        })?;
+        let endpoint = Endpoint::from_shared(url)
+            .map_err(|e| Error::config_key("grpc_url", format!("client for {target}: {e}")))?;
         Ok(Self {
             client: ConsumerServiceClient::new(endpoint.connect_lazy()),
         })
