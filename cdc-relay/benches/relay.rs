@@ -6,8 +6,9 @@
 //!
 //! (a) `pg_recvlogical` draining an identical slot (how fast PostgreSQL can hand the
 //!     changes out),
-//! (b) a bare rdkafka producer with the relay's settings sending the same records (how
-//!     fast the broker takes them),
+//! (b) a bare rdkafka producer with the relay's settings (its own
+//!     `cdc_relay::sink::kafka::producer_config`) sending the same records (how fast
+//!     the broker takes them),
 //! (c) the relay itself, started only now, from ready until every row was acknowledged.
 //!
 //! Each of the three runs once per round, interleaved, on slots of its own created
@@ -36,12 +37,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
+use cdc_relay::config::RelayOptions;
+use cdc_relay::sink::kafka::producer_config;
 use ftgo_harness::measure::rss_kib;
 use ftgo_harness::{ServiceDatabase, Stack, StackOptions, http};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use platform::config::{KafkaSettings, TopicSettings};
 use platform::outbox::{self, OutboxMessage, OutboxMode};
-use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
@@ -72,8 +75,6 @@ const AGGREGATES: usize = 1_000;
 const PAYLOAD_BYTES: usize = 300;
 /// Concurrent connections writing the backlog.
 const WRITERS: usize = 8;
-/// The relay's default `relay.max_in_flight`, and the yardstick producer's bound.
-const MAX_IN_FLIGHT: usize = 20_000;
 
 /// Steady phase: one message per transaction at this rate, for this long.
 const STEADY_RATE: u64 = 1_000;
@@ -439,20 +440,15 @@ async fn raw_produce(
     stack: &Stack,
     transactions: &[Vec<OutboxMessage>],
 ) -> anyhow::Result<RawProduce> {
-    // The relay's producer settings (cdc-relay/src/sink/kafka.rs, default options).
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", stack.broker.bootstrap_servers())
-        .set("client.id", "bench-raw-produce")
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("partitioner", "murmur2_random")
-        .set("linger.ms", "5")
-        .set("message.timeout.ms", "30000")
-        .set(
-            "queue.buffering.max.messages",
-            (MAX_IN_FLIGHT * 2 + 1_000).to_string(),
-        )
-        .create()?;
+    // The relay's own producer settings (with its default options), not a copy.
+    let kafka = KafkaSettings {
+        brokers: stack.broker.bootstrap_servers(),
+        properties: BTreeMap::new(),
+        topic_prefix: String::new(),
+        topics: TopicSettings::default(),
+    };
+    let producer: FutureProducer =
+        producer_config(&kafka, &RelayOptions::default(), "bench-raw-produce").create()?;
     // Connected before the clock starts, as a running relay's producer is.
     let warm = producer.clone();
     tokio::task::spawn_blocking(move || {
@@ -470,10 +466,12 @@ async fn raw_produce(
         ],
     );
     let start = Instant::now();
+    // The relay's bound on records awaiting an acknowledgement, as its producer queue's.
+    let max_in_flight = RelayOptions::default().max_in_flight;
     let mut in_flight = FuturesUnordered::new();
     let mut acknowledged = 0;
     for message in transactions.iter().flatten() {
-        while in_flight.len() >= MAX_IN_FLIGHT {
+        while in_flight.len() >= max_in_flight {
             if let Some(ack) = in_flight.next().await {
                 check_ack(ack)?;
                 acknowledged += 1;
@@ -1478,9 +1476,10 @@ impl Report {
             );
             let _ = writeln!(
                 out,
-                "        max RSS {:.1} MiB; in flight (max {MAX_IN_FLIGHT}) mean {:.0}, most {:.0}; \
+                "        max RSS {:.1} MiB; in flight (max {}) mean {:.0}, most {:.0}; \
                  sessions {}, dead-lettered {}",
                 r.c.max_rss_kib as f64 / 1024.0,
+                RelayOptions::default().max_in_flight,
                 r.c.in_flight_mean,
                 r.c.in_flight_max,
                 r.c.sessions,
