@@ -53,10 +53,10 @@ use nix::sys::signal::Signal;
 
 use crate::error::{Error, IoContext, Result};
 use crate::http;
-use crate::ports::free_port;
+use crate::ports::{free_port, retry_on_lost_port};
 use crate::postgres::ServiceDatabase;
 use crate::prereqs::{self, java};
-use crate::process::{ManagedProcess, log_tail};
+use crate::process::ManagedProcess;
 
 /// Debezium's example outbox table (its documentation's `outboxevent`), as a service
 /// using the Outbox Event Router creates it: what the relay's Debezium layout reads in
@@ -99,9 +99,6 @@ const JVM_OPTS: [&str; 10] = [
 pub const CONNECTOR_CLASS: &str = "io.debezium.connector.postgresql.PostgresConnector";
 /// The Outbox Event Router SMT (in `debezium-connect-plugins` from 3.6).
 pub const EVENT_ROUTER_CLASS: &str = "io.debezium.transforms.outbox.EventRouter";
-
-/// Worker start-ups that lose the race for their REST port before giving up.
-const PORT_ATTEMPTS: usize = 5;
 
 /// Where the worker's and the connector's jars are resolved: `<cache>/debezium-<version>`.
 pub fn home() -> PathBuf {
@@ -408,16 +405,14 @@ impl DebeziumConnect {
     /// stack trace if one is `FAILED`, or if the worker exits; a worker that lost the
     /// race for its REST port is started again on another one.
     pub async fn wait_running(&mut self, within: Duration) -> Result<()> {
-        let mut attempt = 1;
-        loop {
-            match self.poll_running(within).await {
-                Err(_) if attempt < PORT_ATTEMPTS && self.lost_its_port() => {
-                    attempt += 1;
-                    self.respawn_on_new_port()?;
-                }
-                result => return result,
+        let log = self.log.clone();
+        retry_on_lost_port(&log, async |attempt| {
+            if attempt > 1 {
+                self.respawn_on_new_port()?;
             }
-        }
+            self.poll_running(within).await
+        })
+        .await
     }
 
     async fn poll_running(&mut self, within: Duration) -> Result<()> {
@@ -457,13 +452,6 @@ impl DebeziumConnect {
         match failure.into_inner() {
             Some(trace) => Err(self.process.start_error(format!("FAILED: {trace}"))),
             None => Ok(()),
-        }
-    }
-
-    fn lost_its_port(&mut self) -> bool {
-        !self.process.is_running() && {
-            let tail = log_tail(&self.log, 50);
-            tail.contains("Address already in use") || tail.contains("BindException")
         }
     }
 

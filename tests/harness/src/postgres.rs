@@ -15,12 +15,11 @@ use nix::unistd::{Gid, Uid, User};
 use tokio_postgres::NoTls;
 
 use crate::error::{Error, IoContext, Result};
-use crate::ports::free_port;
+use crate::ports::{free_port, retry_on_lost_port};
 use crate::prereqs::postgres_bin_dir;
-use crate::process::{ManagedProcess, log_tail};
+use crate::process::ManagedProcess;
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
-const PORT_ATTEMPTS: usize = 5;
 
 /// Connection details of one service's database and its owning role.
 #[derive(Debug, Clone)]
@@ -171,9 +170,7 @@ impl Postgres {
         }
         drop(process);
 
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        retry_on_lost_port(&log, async |_| {
             let port = free_port()?;
             let mut postgres = Self {
                 process: spawn_server(
@@ -192,12 +189,10 @@ impl Postgres {
                 port,
                 superuser_password: superuser_password.clone(),
             };
-            match postgres.wait_ready().await {
-                Ok(()) => return Ok(postgres),
-                Err(_) if attempt < PORT_ATTEMPTS && port_was_taken(&log) => continue,
-                Err(e) => return Err(e),
-            }
-        }
+            postgres.wait_ready().await?;
+            Ok(postgres)
+        })
+        .await
     }
 
     async fn wait_ready(&mut self) -> Result<()> {
@@ -349,10 +344,6 @@ fn run_as_owner(command: &mut Command, run_as: Option<(Uid, Gid)>) {
     if let Some((uid, gid)) = run_as {
         command.uid(uid.as_raw()).gid(gid.as_raw());
     }
-}
-
-fn port_was_taken(log: &Path) -> bool {
-    log_tail(log, 20).contains("Address already in use")
 }
 
 /// Direct children of `pid`, read from /proc.
