@@ -15,6 +15,7 @@ use nix::unistd::{Gid, Uid, User};
 use tokio_postgres::NoTls;
 
 use crate::error::{Error, IoContext, Result};
+use crate::measure::children_of;
 use crate::ports::{free_port, retry_on_lost_port};
 use crate::prereqs::postgres_bin_dir;
 use crate::process::ManagedProcess;
@@ -344,24 +345,4 @@ fn run_as_owner(command: &mut Command, run_as: Option<(Uid, Gid)>) {
     if let Some((uid, gid)) = run_as {
         command.uid(uid.as_raw()).gid(gid.as_raw());
     }
-}
-
-/// Direct children of `pid`, read from /proc.
-fn children_of(pid: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|candidate| {
-            std::fs::read_to_string(format!("/proc/{candidate}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    // Field 4 is the parent pid; the command name (field 2) may hold spaces.
-                    let after_name = stat.rsplit_once(')')?.1;
-                    after_name.split_whitespace().nth(1)?.parse::<u32>().ok()
-                })
-                == Some(pid)
-        })
-        .collect()
 }
