@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use cdc_relay::config::RelayOptions;
-use ftgo_harness::measure::{Machine, Rate, RoundsTable, median};
+use ftgo_harness::measure::{Machine, RoundsTable, median};
 
 use crate::drain::RelayDrain;
 use crate::steady::Steady;
@@ -44,6 +44,9 @@ pub(crate) struct Backlog {
     pub(crate) wal_bytes: u64,
     pub(crate) end_lsn: String,
 }
+
+/// A row of the drain table: its label, a round's figure, and the decimals shown.
+type Figure = (&'static str, fn(&Round) -> f64, usize);
 
 /// One round of the three drains.
 #[derive(Debug, Default)]
@@ -127,55 +130,40 @@ impl Report {
             rounds.len()
         );
         let table = RoundsTable { width: 40 };
-        let row = |out: &mut String, label: &str, values: Vec<f64>, digits: usize| {
-            table.row(out, label, &values, digits);
-        };
         table.header(&mut out, rounds.len());
-        let rates = |f: fn(&Round) -> Rate| -> Vec<f64> {
-            rounds.iter().map(|r| f(r).rows_per_second()).collect()
-        };
-        row(
-            &mut out,
-            "(a) pg_recvlogical, same publication",
-            rates(|r| r.a.rate),
-            0,
-        );
-        row(
-            &mut out,
-            "(b) raw rdkafka produce, relay settings",
-            rates(|r| r.b.rate),
-            0,
-        );
-        row(
-            &mut out,
-            "(c) cdc-relay, ready -> all acknowledged",
-            rates(|r| r.c.rate),
-            0,
-        );
-        row(
-            &mut out,
-            "(c') cdc-relay, after its first ack",
-            rates(|r| r.c.rate_after_first_ack),
-            0,
-        );
-        row(
-            &mut out,
-            "first ack after ready, s",
-            rounds.iter().map(|r| r.c.first_ack_seconds).collect(),
-            2,
-        );
-        row(
-            &mut out,
-            "relay / min(a, b)",
-            rounds.iter().map(Round::ratio).collect(),
-            2,
-        );
-        row(
-            &mut out,
-            "CPU s of other processes during (c)",
-            rounds.iter().map(|r| r.c.cpu.get("other")).collect(),
-            2,
-        );
+        let figures: [Figure; 7] = [
+            (
+                "(a) pg_recvlogical, same publication",
+                |r| r.a.rate.rows_per_second(),
+                0,
+            ),
+            (
+                "(b) raw rdkafka produce, relay settings",
+                |r| r.b.rate.rows_per_second(),
+                0,
+            ),
+            (
+                "(c) cdc-relay, ready -> all acknowledged",
+                |r| r.c.rate.rows_per_second(),
+                0,
+            ),
+            (
+                "(c') cdc-relay, after its first ack",
+                |r| r.c.rate_after_first_ack.rows_per_second(),
+                0,
+            ),
+            ("first ack after ready, s", |r| r.c.first_ack_seconds, 2),
+            ("relay / min(a, b)", Round::ratio, 2),
+            (
+                "CPU s of other processes during (c)",
+                |r| r.c.cpu.other(),
+                2,
+            ),
+        ];
+        for (label, figure, digits) in figures {
+            let values: Vec<f64> = rounds.iter().map(figure).collect();
+            table.row(&mut out, label, &values, digits);
+        }
         let _ = writeln!(
             out,
             "  relay/limit ratio: {ratio:.2} (median of the rounds' ratios; target >= {RATIO_TARGET}: {})",
