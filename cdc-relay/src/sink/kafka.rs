@@ -15,14 +15,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use outbox::headers;
+use rdkafka::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer, PurgeConfig};
+use runtime::config::KafkaSettings;
 
 use super::dead_letter_store::DeadLetterStore;
 use super::{DeadLetter, Delivered, Delivery, Origin, OutboxRecord, Retry, Sink};
 use crate::Result;
-use crate::config::RelaySettings;
+use crate::config::{RelayOptions, RelaySettings};
 
 /// How long to wait before trying again when the producer's queue is full.
 const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(1);
@@ -43,6 +45,28 @@ pub struct KafkaSink {
     topic_prefix: String,
 }
 
+/// The relay's producer settings (the guarantees in this module's documentation, then
+/// `kafka.properties`). Public so that the relay benchmark's bare-produce yardstick
+/// builds its producer with exactly these, rather than a copy that could drift.
+pub fn producer_config(
+    kafka: &KafkaSettings,
+    options: &RelayOptions,
+    client_id: &str,
+) -> ClientConfig {
+    let linger = options.linger_ms.to_string();
+    let queue = (options.max_in_flight * 2 + 1_000).to_string();
+    kafka.client_config(&[
+        ("client.id", client_id),
+        ("enable.idempotence", "true"),
+        ("acks", "all"),
+        ("partitioner", "murmur2_random"),
+        ("linger.ms", &linger),
+        ("message.timeout.ms", "0"),
+        ("enable.gapless.guarantee", "true"),
+        ("queue.buffering.max.messages", &queue),
+    ])
+}
+
 impl std::fmt::Debug for KafkaSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KafkaSink")
@@ -56,19 +80,7 @@ impl KafkaSink {
     /// Connecting happens in the background (the store's on its first letter).
     pub fn new(settings: &RelaySettings, client_id: &str) -> Result<Self> {
         let (kafka, options) = (&settings.kafka, &settings.relay);
-        let linger = options.linger_ms.to_string();
-        let queue = (options.max_in_flight * 2 + 1_000).to_string();
-        let config = kafka.client_config(&[
-            ("client.id", client_id),
-            ("enable.idempotence", "true"),
-            ("acks", "all"),
-            ("partitioner", "murmur2_random"),
-            ("linger.ms", &linger),
-            ("message.timeout.ms", "0"),
-            ("enable.gapless.guarantee", "true"),
-            ("queue.buffering.max.messages", &queue),
-        ]);
-        let producer = kafka.create(&config, "producer")?;
+        let producer = kafka.create(&producer_config(kafka, options, client_id), "producer")?;
         Ok(Self {
             producer,
             dead_letters: Arc::new(DeadLetterStore::new(

@@ -36,13 +36,13 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use contracts::{consumer, order, restaurant};
 use ftgo_harness::http::{self, metric_value_matching};
 use ftgo_harness::measure::{
     clock_ticks, command_line, machine, peak_rss_kib, rss_kib, ticks, wait_quiet,
 };
 use ftgo_harness::{AppProcess, Stack, StackOptions};
-use platform::contracts::{consumer, order, restaurant};
-use platform::messaging::headers;
+use outbox::headers;
 use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};

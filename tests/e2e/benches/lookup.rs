@@ -27,9 +27,10 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use consumer_api::GrpcConsumers;
 use ftgo_harness::measure::{clock_ticks, command_line, machine, percentile, ticks};
 use ftgo_harness::{Stack, StackOptions};
-use platform::client::{GrpcConsumers, ResilienceSettings, ResilientClient};
+use resilient_client::{ResilienceSettings, ResilientClient};
 use serde_json::{Value, json};
 
 /// Consumers registered and looked up in turn.
@@ -143,7 +144,7 @@ async fn run() {
     }
     let ids: Arc<[String]> = ids.into();
 
-    let registry = platform::metrics::registry().expect("a registry");
+    let registry = runtime::metrics::registry().expect("a registry");
     // Generous limits: the benchmark measures the transports, not the protection.
     let settings = ResilienceSettings {
         timeout_ms: 10_000,

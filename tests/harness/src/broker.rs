@@ -19,13 +19,12 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::error::RDKafkaErrorCode;
 
 use crate::error::{Error, IoContext, Result};
-use crate::ports::free_port;
+use crate::ports::{free_port, retry_on_lost_port};
 use crate::prereqs::{self, java};
-use crate::process::{ManagedProcess, log_tail};
+use crate::process::ManagedProcess;
 
 /// Enough for a JVM start on a busy two-core machine.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(90);
-const PORT_ATTEMPTS: usize = 5;
 
 /// The environment variable that hands a test run's shared broker to its tests
 /// (`bootstrap.servers`); `cargo dev test` sets it.
@@ -72,9 +71,7 @@ impl Broker {
         }
         let dir = root.join("kafka");
         let log = logs.join("broker.log");
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        retry_on_lost_port(&log, async |_| {
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).context(|| format!("create {}", dir.display()))?;
             let data = dir.join("data");
@@ -99,17 +96,10 @@ impl Broker {
                     log: log.clone(),
                 }),
             };
-            match broker.wait_ready().await {
-                Ok(()) => return Ok(broker),
-                Err(_)
-                    if attempt < PORT_ATTEMPTS
-                        && log_tail(&log, 40).contains("Address already in use") =>
-                {
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+            broker.wait_ready().await?;
+            Ok(broker)
+        })
+        .await
     }
 
     /// Waits until the broker answers a metadata request with itself as a live broker.

@@ -15,12 +15,12 @@ use nix::unistd::{Gid, Uid, User};
 use tokio_postgres::NoTls;
 
 use crate::error::{Error, IoContext, Result};
-use crate::ports::free_port;
+use crate::measure::children_of;
+use crate::ports::{free_port, retry_on_lost_port};
 use crate::prereqs::postgres_bin_dir;
-use crate::process::{ManagedProcess, log_tail};
+use crate::process::ManagedProcess;
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
-const PORT_ATTEMPTS: usize = 5;
 
 /// Connection details of one service's database and its owning role.
 #[derive(Debug, Clone)]
@@ -171,9 +171,7 @@ impl Postgres {
         }
         drop(process);
 
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        retry_on_lost_port(&log, async |_| {
             let port = free_port()?;
             let mut postgres = Self {
                 process: spawn_server(
@@ -192,12 +190,10 @@ impl Postgres {
                 port,
                 superuser_password: superuser_password.clone(),
             };
-            match postgres.wait_ready().await {
-                Ok(()) => return Ok(postgres),
-                Err(_) if attempt < PORT_ATTEMPTS && port_was_taken(&log) => continue,
-                Err(e) => return Err(e),
-            }
-        }
+            postgres.wait_ready().await?;
+            Ok(postgres)
+        })
+        .await
     }
 
     async fn wait_ready(&mut self) -> Result<()> {
@@ -349,28 +345,4 @@ fn run_as_owner(command: &mut Command, run_as: Option<(Uid, Gid)>) {
     if let Some((uid, gid)) = run_as {
         command.uid(uid.as_raw()).gid(gid.as_raw());
     }
-}
-
-fn port_was_taken(log: &Path) -> bool {
-    log_tail(log, 20).contains("Address already in use")
-}
-
-/// Direct children of `pid`, read from /proc.
-fn children_of(pid: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|candidate| {
-            std::fs::read_to_string(format!("/proc/{candidate}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    // Field 4 is the parent pid; the command name (field 2) may hold spaces.
-                    let after_name = stat.rsplit_once(')')?.1;
-                    after_name.split_whitespace().nth(1)?.parse::<u32>().ok()
-                })
-                == Some(pid)
-        })
-        .collect()
 }

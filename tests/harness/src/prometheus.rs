@@ -17,12 +17,11 @@ use serde_json::{Value, json};
 use crate::error::{Error, IoContext, Result};
 use crate::http;
 use crate::monitoring;
-use crate::ports::free_port;
+use crate::ports::{free_port, retry_on_lost_port};
 use crate::prereqs::prometheus_bin;
-use crate::process::{ManagedProcess, log_tail};
+use crate::process::ManagedProcess;
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
-const PORT_ATTEMPTS: usize = 5;
 
 /// One `/metrics` endpoint to scrape.
 #[derive(Debug, Clone)]
@@ -63,9 +62,7 @@ impl Prometheus {
         std::fs::write(&config, config_document(targets).to_string())
             .context(|| "write prometheus.yml".into())?;
         let log = logs.join("prometheus.log");
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let mut prometheus = retry_on_lost_port(&log, async |_| {
             let address = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
             let recipe = {
                 let (bin, config, data) = (bin.clone(), config.clone(), root.join("data"));
@@ -88,17 +85,12 @@ impl Prometheus {
             };
             let process = ManagedProcess::spawn("prometheus", recipe, &log, Signal::SIGTERM)?;
             let mut prometheus = Self { process, address };
-            match prometheus.wait_ready().await {
-                Ok(()) => {
-                    prometheus.wait_scraped(targets.len()).await?;
-                    return Ok(prometheus);
-                }
-                Err(_) if attempt < PORT_ATTEMPTS && log_tail(&log, 20).contains("in use") => {
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+            prometheus.wait_ready().await?;
+            Ok(prometheus)
+        })
+        .await?;
+        prometheus.wait_scraped(targets.len()).await?;
+        Ok(prometheus)
     }
 
     async fn wait_ready(&mut self) -> Result<()> {

@@ -52,12 +52,12 @@ fn schema(max_chars: usize) -> Schema {
         .into()
 }
 
-/// The schema of a name: `#[schema(schema_with = platform::http::text::name_schema)]`.
+/// The schema of a name: `#[schema(schema_with = service::http::text::name_schema)]`.
 pub fn name_schema() -> impl Into<RefOr<Schema>> {
     schema(MAX_NAME_CHARS)
 }
 
-/// The schema of a menu item id: `#[schema(schema_with = platform::http::text::id_schema)]`.
+/// The schema of a menu item id: `#[schema(schema_with = service::http::text::id_schema)]`.
 pub fn id_schema() -> impl Into<RefOr<Schema>> {
     schema(MAX_ID_CHARS)
 }

@@ -44,14 +44,13 @@ use nix::sys::signal::Signal;
 pub use helm::{Helm, Release, Revision};
 
 use crate::error::{Error, IoContext, Result};
-use crate::ports::free_port;
+use crate::ports::{free_port, retry_on_lost_port};
 use crate::prereqs;
-use crate::process::{ManagedProcess, log_tail, recipe_of};
+use crate::process::{ManagedProcess, recipe_of};
 
 /// etcd and kube-apiserver each start within seconds; a busy two-core machine may take
 /// a minute for the API server's post-start hooks (RBAC bootstrap roles, priorities).
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
-const PORT_ATTEMPTS: usize = 5;
 
 /// The field manager of what the harness applies (CRDs, objects of a rendered chart).
 const FIELD_MANAGER: &str = "ftgo-harness";
@@ -86,7 +85,7 @@ impl ApiServer {
         let dir = root.join("kube");
         std::fs::create_dir_all(&dir).context(|| format!("create {}", dir.display()))?;
         let started = Instant::now();
-        let (mut etcd, etcd_url) = start_etcd(&tools.etcd, &dir, &logs.join("etcd.log")).await?;
+        let (etcd, etcd_url) = start_etcd(&tools.etcd, &dir, &logs.join("etcd.log")).await?;
         let pki = pki::write(&dir)?;
         let admin_token = uuid::Uuid::new_v4().simple().to_string();
         let tokens = dir.join("tokens.csv");
@@ -97,9 +96,9 @@ impl ApiServer {
             true,
         )?;
         let log = logs.join("kube-apiserver.log");
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        // Kept across attempts: only the API server's port can have been taken.
+        let mut etcd = Some(etcd);
+        retry_on_lost_port(&log, async |_| {
             let port = free_port()?;
             let mut command = Command::new(&tools.kube_apiserver);
             command
@@ -139,7 +138,9 @@ impl ApiServer {
             let admin = client_from(&admin_kubeconfig).await?;
             let mut server = Self {
                 apiserver,
-                etcd,
+                etcd: etcd
+                    .take()
+                    .expect("etcd is back after every failed attempt"),
                 url,
                 ca: pki.ca.clone(),
                 dir: dir.clone(),
@@ -153,19 +154,16 @@ impl ApiServer {
                         server.url,
                         started.elapsed().as_secs_f64()
                     );
-                    return Ok(server);
+                    Ok(server)
                 }
-                Err(_)
-                    if attempt < PORT_ATTEMPTS
-                        && log_tail(&log, 40).contains("address already in use") =>
-                {
-                    // Keep etcd; only the API server's port was taken.
+                Err(e) => {
                     let Self { etcd: kept, .. } = server;
-                    etcd = kept;
+                    etcd = Some(kept);
+                    Err(e)
                 }
-                Err(e) => return Err(e),
             }
-        }
+        })
+        .await
     }
 
     /// Waits until `/readyz` answers 200 (every post-start hook done, etcd reachable).
@@ -314,9 +312,7 @@ impl ApiServer {
 /// Starts etcd in `dir/etcd` on free ports (new ones while they turn out taken) and
 /// waits until `/health` says healthy; returns it with its client URL.
 async fn start_etcd(binary: &Path, dir: &Path, log: &Path) -> Result<(ManagedProcess, String)> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    retry_on_lost_port(log, async |_| {
         let data = dir.join("etcd");
         let _ = std::fs::remove_dir_all(&data);
         let (client, peer) = (free_port()?, free_port()?);
@@ -335,29 +331,20 @@ async fn start_etcd(binary: &Path, dir: &Path, log: &Path) -> Result<(ManagedPro
             .args(["--log-level", "warn", "--unsafe-no-fsync"]);
         let mut etcd = ManagedProcess::spawn("etcd", recipe_of(&command), log, Signal::SIGTERM)?;
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, client));
-        let ready = etcd
-            .wait_until(
-                "/health answering healthy",
-                STARTUP_TIMEOUT,
-                Duration::from_millis(100),
-                || async move {
-                    crate::http::get(address, "/health")
-                        .await
-                        .is_some_and(|(status, body)| status == 200 && body.contains("true"))
-                },
-            )
-            .await;
-        match ready {
-            Ok(()) => return Ok((etcd, client_url)),
-            Err(_)
-                if attempt < PORT_ATTEMPTS
-                    && log_tail(log, 40).contains("address already in use") =>
-            {
-                continue;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+        etcd.wait_until(
+            "/health answering healthy",
+            STARTUP_TIMEOUT,
+            Duration::from_millis(100),
+            || async move {
+                crate::http::get(address, "/health")
+                    .await
+                    .is_some_and(|(status, body)| status == 200 && body.contains("true"))
+            },
+        )
+        .await?;
+        Ok((etcd, client_url))
+    })
+    .await
 }
 
 /// Writes a kubeconfig (JSON, which every kubeconfig reader takes as YAML).

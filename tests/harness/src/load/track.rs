@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::stack::KafkaTarget;
 
-/// order-service's event channel (`platform::contracts::order::EVENTS`).
+/// order-service's event channel (`contracts::order::EVENTS`).
 const ORDER_EVENTS: &str = "order.events";
 
 /// What an `order.events` record says happened to an order.

@@ -53,10 +53,22 @@ use nix::sys::signal::Signal;
 
 use crate::error::{Error, IoContext, Result};
 use crate::http;
-use crate::ports::free_port;
+use crate::ports::{free_port, retry_on_lost_port};
 use crate::postgres::ServiceDatabase;
-use crate::prereqs::{self, java};
-use crate::process::{ManagedProcess, log_tail};
+use crate::prereqs::java;
+use crate::process::ManagedProcess;
+
+mod connector;
+mod install;
+mod status;
+mod worker;
+
+pub use connector::OutboxConnector;
+pub use install::{connector_plugin, ensure_installed, home, plugin_path, worker_libs};
+pub use worker::WorkerOptions;
+
+use status::ConnectorStatus;
+use worker::{JVM_OPTS, LOG4J2, WorkerFiles, write_properties};
 
 /// Debezium's example outbox table (its documentation's `outboxevent`), as a service
 /// using the Outbox Event Router creates it: what the relay's Debezium layout reads in
@@ -81,207 +93,10 @@ pub const CONNECT_VERSION: &str = "4.3.0";
 /// otherwise.
 pub const DEFAULT_HEAP_OPTS: &str = "-Xms256M -Xmx2G";
 
-/// `KAFKA_JVM_PERFORMANCE_OPTS` and `KAFKA_JMX_OPTS` as `kafka-run-class.sh` sets them.
-const JVM_OPTS: [&str; 10] = [
-    "-server",
-    "-XX:+UseG1GC",
-    "-XX:MaxGCPauseMillis=20",
-    "-XX:InitiatingHeapOccupancyPercent=35",
-    "-XX:+ExplicitGCInvokesConcurrent",
-    "-XX:MaxInlineLevel=15",
-    "-Djava.awt.headless=true",
-    "-Dcom.sun.management.jmxremote",
-    "-Dcom.sun.management.jmxremote.authenticate=false",
-    "-Dcom.sun.management.jmxremote.ssl=false",
-];
-
 /// The connector class, and the router's: what the connector properties name.
 pub const CONNECTOR_CLASS: &str = "io.debezium.connector.postgresql.PostgresConnector";
 /// The Outbox Event Router SMT (in `debezium-connect-plugins` from 3.6).
 pub const EVENT_ROUTER_CLASS: &str = "io.debezium.transforms.outbox.EventRouter";
-
-/// Worker start-ups that lose the race for their REST port before giving up.
-const PORT_ATTEMPTS: usize = 5;
-
-/// Where the worker's and the connector's jars are resolved: `<cache>/debezium-<version>`.
-pub fn home() -> PathBuf {
-    prereqs::cache_dir().join(format!("debezium-{DEBEZIUM_VERSION}"))
-}
-
-/// The Kafka Connect worker's class path (a folder of jars).
-pub fn worker_libs() -> PathBuf {
-    home().join("connect-worker")
-}
-
-/// The worker's `plugin.path`: a folder of plugin folders.
-pub fn plugin_path() -> PathBuf {
-    home().join("plugins")
-}
-
-/// The PostgreSQL connector's plugin folder (the connector and its dependencies).
-pub fn connector_plugin() -> PathBuf {
-    plugin_path().join("debezium-connector-postgres")
-}
-
-/// Makes sure the worker and the connector can run: Java 17+ and Maven (from Debian when
-/// missing), then both poms resolved from Maven Central into [`home`] (once per machine;
-/// a changed pom is resolved again). Checks that the plugin holds the Outbox Event Router.
-pub fn ensure_installed(progress: &dyn Fn(&str)) -> Result<()> {
-    java::ensure_java_and_maven(progress)?;
-    let poms = prereqs::workspace_root().join("tests/debezium");
-    java::resolve_maven(
-        "Kafka Connect worker",
-        &poms.join("connect-worker/pom.xml"),
-        &worker_libs(),
-        progress,
-    )?;
-    std::fs::create_dir_all(plugin_path())
-        .context(|| format!("create {}", plugin_path().display()))?;
-    java::resolve_maven(
-        "Debezium PostgreSQL connector",
-        &poms.join("connector-postgres/pom.xml"),
-        &connector_plugin(),
-        progress,
-    )?;
-    let router = format!("{}.class", EVENT_ROUTER_CLASS.replace('.', "/"));
-    match jar_holding(&connector_plugin(), &router)? {
-        Some(jar) => {
-            progress(&format!("Outbox Event Router: in {jar}"));
-            Ok(())
-        }
-        None => Err(Error::Prerequisite {
-            what: "Debezium PostgreSQL connector",
-            reason: format!("no jar in {} holds {router}", connector_plugin().display()),
-        }),
-    }
-}
-
-/// The name of the jar in `dir` that has an entry `entry`. A zip's central directory
-/// holds entry names uncompressed, so finding the bytes is enough.
-fn jar_holding(dir: &Path, entry: &str) -> Result<Option<String>> {
-    let entries = std::fs::read_dir(dir).context(|| format!("read {}", dir.display()))?;
-    for path in entries.filter_map(|e| Some(e.ok()?.path())) {
-        if path.extension().is_none_or(|ext| ext != "jar") {
-            continue;
-        }
-        let bytes = std::fs::read(&path).context(|| format!("read {}", path.display()))?;
-        if bytes
-            .windows(entry.len())
-            .any(|window| window == entry.as_bytes())
-        {
-            return Ok(path
-                .file_name()
-                .map(|name| name.to_string_lossy().into_owned()));
-        }
-    }
-    Ok(None)
-}
-
-/// One Debezium PostgreSQL connector routing an outbox table with the EventRouter.
-///
-/// Properties are Debezium's own names; [`OutboxConnector::new`] fills in what every
-/// outbox connector of the harness shares, and the fields say what differs per use.
-#[derive(Debug, Clone)]
-pub struct OutboxConnector {
-    /// The connector's name (REST API, logs, metrics) and its `topic.prefix`.
-    pub name: String,
-    /// The outbox table, `schema.table` (`table.include.list`).
-    pub table: String,
-    /// `slot.name`: a slot of its own, so that it never competes with a relay's.
-    pub slot: String,
-    /// `publication.name`.
-    pub publication: String,
-    /// `publication.autocreate.mode`: `filtered` (Debezium creates or alters it to list
-    /// exactly the table) or `disabled` (it must exist).
-    pub publication_autocreate: String,
-    /// `snapshot.mode`: Debezium's default `initial` reads the table's rows first; a
-    /// caller streaming a backlog that waits in a slot created before it uses `no_data`.
-    pub snapshot_mode: String,
-    /// The router's options without the `transforms.outbox.` prefix, e.g.
-    /// `("route.topic.replacement", "outbox.${routedByValue}")`.
-    pub router: Vec<(String, String)>,
-    /// Further connector properties (they override the ones above).
-    pub extra: Vec<(String, String)>,
-}
-
-impl OutboxConnector {
-    /// A connector `name` for `table` with its own slot and publication (both named
-    /// `name`), Debezium's default snapshot mode and the router's defaults.
-    pub fn new(name: &str, table: &str) -> Self {
-        Self {
-            name: name.to_owned(),
-            table: table.to_owned(),
-            slot: name.to_owned(),
-            publication: name.to_owned(),
-            publication_autocreate: "filtered".to_owned(),
-            snapshot_mode: "initial".to_owned(),
-            router: Vec::new(),
-            extra: Vec::new(),
-        }
-    }
-
-    /// The connector properties, with the password read from `secret` (a properties
-    /// file with a `password` key) through Connect's `file` config provider.
-    fn properties(&self, db: &ServiceDatabase, secret: &Path) -> Vec<(String, String)> {
-        let mut properties: Vec<(String, String)> = [
-            ("name", self.name.clone()),
-            ("connector.class", CONNECTOR_CLASS.to_owned()),
-            ("tasks.max", "1".to_owned()),
-            ("plugin.name", "pgoutput".to_owned()),
-            ("database.hostname", db.host.clone()),
-            ("database.port", db.port.to_string()),
-            ("database.user", db.user.clone()),
-            (
-                "database.password",
-                format!("${{file:{}:password}}", secret.display()),
-            ),
-            ("database.dbname", db.name.clone()),
-            ("topic.prefix", self.name.clone()),
-            ("slot.name", self.slot.clone()),
-            ("publication.name", self.publication.clone()),
-            (
-                "publication.autocreate.mode",
-                self.publication_autocreate.clone(),
-            ),
-            ("table.include.list", self.table.clone()),
-            ("snapshot.mode", self.snapshot_mode.clone()),
-            ("tombstones.on.delete", "false".to_owned()),
-            ("transforms", "outbox".to_owned()),
-            ("transforms.outbox.type", EVENT_ROUTER_CLASS.to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        properties.extend(
-            self.router
-                .iter()
-                .map(|(k, v)| (format!("transforms.outbox.{k}"), v.clone())),
-        );
-        for (key, value) in &self.extra {
-            properties.retain(|(k, _)| k != key);
-            properties.push((key.clone(), value.clone()));
-        }
-        properties
-    }
-}
-
-/// How the worker's JVM runs and what it adds to `worker.properties`.
-#[derive(Debug, Clone)]
-pub struct WorkerOptions {
-    /// `KAFKA_HEAP_OPTS`, split at spaces ([`DEFAULT_HEAP_OPTS`] by default).
-    pub heap_opts: String,
-    /// Further worker properties (they override the harness's), e.g. `producer.linger.ms`.
-    pub extra: Vec<(String, String)>,
-}
-
-impl Default for WorkerOptions {
-    fn default() -> Self {
-        Self {
-            heap_opts: DEFAULT_HEAP_OPTS.to_owned(),
-            extra: Vec::new(),
-        }
-    }
-}
 
 /// A Kafka Connect standalone worker running one [`OutboxConnector`] or several; stopped
 /// (SIGTERM: Connect's graceful shutdown, which commits offsets) when dropped.
@@ -408,16 +223,14 @@ impl DebeziumConnect {
     /// stack trace if one is `FAILED`, or if the worker exits; a worker that lost the
     /// race for its REST port is started again on another one.
     pub async fn wait_running(&mut self, within: Duration) -> Result<()> {
-        let mut attempt = 1;
-        loop {
-            match self.poll_running(within).await {
-                Err(_) if attempt < PORT_ATTEMPTS && self.lost_its_port() => {
-                    attempt += 1;
-                    self.respawn_on_new_port()?;
-                }
-                result => return result,
+        let log = self.log.clone();
+        retry_on_lost_port(&log, async |attempt| {
+            if attempt > 1 {
+                self.respawn_on_new_port()?;
             }
-        }
+            self.poll_running(within).await
+        })
+        .await
     }
 
     async fn poll_running(&mut self, within: Duration) -> Result<()> {
@@ -457,13 +270,6 @@ impl DebeziumConnect {
         match failure.into_inner() {
             Some(trace) => Err(self.process.start_error(format!("FAILED: {trace}"))),
             None => Ok(()),
-        }
-    }
-
-    fn lost_its_port(&mut self) -> bool {
-        !self.process.is_running() && {
-            let tail = log_tail(&self.log, 50);
-            tail.contains("Address already in use") || tail.contains("BindException")
         }
     }
 
@@ -543,165 +349,5 @@ impl DebeziumConnect {
     /// Crashes the worker (SIGKILL): no offset commit.
     pub fn kill9(&mut self) -> Option<ExitStatus> {
         self.process.kill9()
-    }
-}
-
-/// `worker.properties`, written again when the REST port changes.
-struct WorkerFiles<'a> {
-    dir: &'a Path,
-    bootstrap: &'a str,
-    options: &'a WorkerOptions,
-}
-
-impl WorkerFiles<'_> {
-    fn write(&self, rest: SocketAddr) -> Result<()> {
-        let converter = "org.apache.kafka.connect.storage.StringConverter";
-        let mut properties: Vec<(String, String)> = [
-            ("bootstrap.servers", self.bootstrap.to_owned()),
-            ("key.converter", converter.to_owned()),
-            ("value.converter", converter.to_owned()),
-            (
-                "offset.storage.file.filename",
-                self.dir.join("offsets").display().to_string(),
-            ),
-            ("offset.flush.interval.ms", "10000".to_owned()),
-            ("plugin.path", plugin_path().display().to_string()),
-            ("plugin.discovery", "service_load".to_owned()),
-            ("listeners", format!("http://{rest}")),
-            ("config.providers", "file".to_owned()),
-            (
-                "config.providers.file.class",
-                "org.apache.kafka.common.config.provider.FileConfigProvider".to_owned(),
-            ),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        for (key, value) in &self.options.extra {
-            properties.retain(|(k, _)| k != key);
-            properties.push((key.clone(), value.clone()));
-        }
-        write_properties(&self.dir.join("worker.properties"), &properties)
-    }
-}
-
-/// Writes a Java properties file (`\`, and `:`/`=` in keys, escaped).
-fn write_properties(path: &Path, properties: &[(String, String)]) -> Result<()> {
-    let text: String = properties
-        .iter()
-        .map(|(key, value)| {
-            let key = key
-                .replace('\\', "\\\\")
-                .replace(':', "\\:")
-                .replace('=', "\\=");
-            format!("{key}={}\n", value.replace('\\', "\\\\"))
-        })
-        .collect();
-    std::fs::write(path, text).context(|| format!("write {}", path.display()))
-}
-
-/// Log4j 2 as Connect's `config/connect-log4j2.yaml` logs to stdout (INFO), in the
-/// properties format, which needs no YAML library on the class path.
-const LOG4J2: &str = "\
-rootLogger.level = INFO
-rootLogger.appenderRef.stdout.ref = STDOUT
-appender.stdout.type = Console
-appender.stdout.name = STDOUT
-appender.stdout.layout.type = PatternLayout
-appender.stdout.layout.pattern = [%d] %p %m (%c)%n
-";
-
-/// The parts of Connect's status answer the harness reads.
-#[derive(Debug, serde::Deserialize)]
-struct ConnectorStatus {
-    connector: State,
-    #[serde(default)]
-    tasks: Vec<State>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct State {
-    state: String,
-    #[serde(default)]
-    trace: Option<String>,
-}
-
-impl ConnectorStatus {
-    fn parse(body: &str) -> Option<Self> {
-        serde_json::from_str(body).ok()
-    }
-
-    fn running(&self) -> bool {
-        self.connector.state == "RUNNING"
-            && !self.tasks.is_empty()
-            && self.tasks.iter().all(|t| t.state == "RUNNING")
-    }
-
-    /// The trace of the connector or of a task that `FAILED`.
-    fn failed(&self) -> Option<&str> {
-        std::iter::once(&self.connector)
-            .chain(&self.tasks)
-            .find(|s| s.state == "FAILED")
-            .map(|s| s.trace.as_deref().unwrap_or("no trace"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_running_only_with_every_task_running() {
-        let running = r#"{"name":"o","connector":{"state":"RUNNING","worker_id":"w"},
-            "tasks":[{"id":0,"state":"RUNNING","worker_id":"w"}],"type":"source"}"#;
-        let status = ConnectorStatus::parse(running).unwrap();
-        assert!(status.running());
-        assert!(status.failed().is_none());
-
-        let no_task = r#"{"name":"o","connector":{"state":"RUNNING"},"tasks":[]}"#;
-        assert!(!ConnectorStatus::parse(no_task).unwrap().running());
-
-        let failed = r#"{"name":"o","connector":{"state":"RUNNING"},
-            "tasks":[{"id":0,"state":"FAILED","trace":"java.lang.NoClassDefFoundError"}]}"#;
-        let status = ConnectorStatus::parse(failed).unwrap();
-        assert!(!status.running());
-        assert_eq!(status.failed(), Some("java.lang.NoClassDefFoundError"));
-    }
-
-    #[test]
-    fn connector_properties_pass_the_router_options_and_let_extras_override() {
-        let db = ServiceDatabase {
-            name: "order_service".into(),
-            host: "127.0.0.1".into(),
-            port: 5432,
-            user: "order_service".into(),
-            password: "secret".into(),
-        };
-        let mut connector = OutboxConnector::new("outbox", "public.outboxevent");
-        connector.router.push((
-            "route.topic.replacement".into(),
-            "bench.${routedByValue}".into(),
-        ));
-        connector
-            .extra
-            .push(("snapshot.mode".into(), "no_data".into()));
-        let properties = connector.properties(&db, Path::new("/s/db.properties"));
-        let get = |key: &str| {
-            properties
-                .iter()
-                .filter(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            get("transforms.outbox.route.topic.replacement"),
-            ["bench.${routedByValue}"]
-        );
-        assert_eq!(get("snapshot.mode"), ["no_data"]);
-        assert_eq!(
-            get("database.password"),
-            ["${file:/s/db.properties:password}"]
-        );
-        assert!(!properties.iter().any(|(_, v)| v.contains("secret")));
     }
 }

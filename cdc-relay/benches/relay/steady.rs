@@ -1,0 +1,116 @@
+//! Latency at a steady load: one message per transaction at `STEADY_RATE`, committed by
+//! `STEADY_WRITERS` connections, while the relay kept from the last round publishes
+//! them; commit -> broker acknowledgement from the relay's own histogram.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use ftgo_harness::measure::{CpuUse, Histogram, PhaseMeter, percentile, rss_kib};
+use ftgo_harness::{ServiceDatabase, Stack, http};
+use outbox::OutboxMode;
+
+use crate::database::{Layout, paced_commits};
+use crate::drain::metric;
+use crate::{STEADY_SECS, stack_cpu};
+
+/// The relay's commit -> acknowledgement histogram.
+const HISTOGRAM: &str = "ftgo_relay_commit_to_ack_seconds";
+
+/// What the steady phase measured.
+#[derive(Debug, Default)]
+pub(crate) struct Steady {
+    pub(crate) transactions: u64,
+    pub(crate) seconds: f64,
+    /// Client-side commit duration (BEGIN .. COMMIT), exact percentiles in ms.
+    pub(crate) commit_p50_ms: f64,
+    pub(crate) commit_p99_ms: f64,
+    /// From the relay's histogram deltas, by linear interpolation within buckets.
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) mean_ms: f64,
+    pub(crate) observed: f64,
+    /// Bucket bounds around p99, in ms.
+    pub(crate) p99_bucket: (f64, f64),
+    pub(crate) max_rss_kib: u64,
+    pub(crate) rss_at_start_kib: u64,
+    pub(crate) rss_samples: usize,
+    pub(crate) cpu: CpuUse,
+}
+
+/// The steady load through the relay at `address` (process `pid`), which has published
+/// the `backlog_rows` before; RSS and CPU sampled every 100 ms while it runs.
+pub(crate) async fn steady(
+    stack: &Stack,
+    db: &ServiceDatabase,
+    address: SocketAddr,
+    pid: u32,
+    backlog_rows: usize,
+) -> anyhow::Result<Steady> {
+    let rss_at_start_kib = rss_kib(pid).unwrap_or(0);
+    let cpu = stack_cpu(stack.postgres.pid(), stack.broker.pid().unwrap_or_default())
+        .process("relay", pid)
+        .start();
+
+    let before = histogram(address).await.context("read the histogram")?;
+    let published_before = metric(address, "ftgo_relay_messages_published_total")
+        .await
+        .unwrap_or(0.0);
+    ensure!(
+        published_before >= backlog_rows as f64,
+        "backlog not drained"
+    );
+
+    // RSS (and CPU) every 100 ms while the load runs.
+    let meter = PhaseMeter::new(cpu, pid).every(Duration::from_millis(100));
+    let layout = Layout::Ftgo(OutboxMode::LogTailing);
+    // The connections stay open until the last CPU sample.
+    let load = paced_commits(db, layout, STEADY_SECS, 1_000_000, None).await?;
+    let total = load.commits.len();
+
+    // Wait for the relay to acknowledge the last of them.
+    let target = published_before + total as f64;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let published = metric(address, "ftgo_relay_messages_published_total")
+            .await
+            .unwrap_or(0.0);
+        if published >= target {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the relay published only {published} of {target} after the steady phase");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (cpu, rss) = meter.finish().await?;
+    drop(load.clients);
+    let after = histogram(address).await.context("read the histogram")?;
+    let delta = after.minus(&before);
+
+    let mut durations: Vec<Duration> = load.commits.iter().map(|c| c.transaction).collect();
+    durations.sort_unstable();
+    let exact = |p: f64| percentile(&durations, p).map_or(f64::NAN, |d| d.as_secs_f64() * 1e3);
+    let p99 = delta.quantile(0.99);
+    Ok(Steady {
+        transactions: total as u64,
+        seconds: load.seconds,
+        commit_p50_ms: exact(50.0),
+        commit_p99_ms: exact(99.0),
+        p50_ms: delta.quantile(0.50).value * 1e3,
+        p99_ms: p99.value * 1e3,
+        p99_bucket: (p99.lower * 1e3, p99.upper * 1e3),
+        mean_ms: delta.mean() * 1e3,
+        observed: delta.count,
+        max_rss_kib: rss.max_kib,
+        rss_at_start_kib,
+        rss_samples: rss.samples,
+        cpu,
+    })
+}
+
+/// The relay's commit -> acknowledgement histogram now.
+async fn histogram(address: SocketAddr) -> Option<Histogram> {
+    let (_, body) = http::get(address, "/metrics").await?;
+    Histogram::parse(&body, HISTOGRAM)
+}
