@@ -399,13 +399,15 @@ async fn handle_once<H: MessageHandler>(
 ) -> Result<bool, HandlingError> {
     let mut client = runtime::db::connection(&context.pool).await?;
     let mut work = context.outbox.begin(&mut client).await?;
-    let inserted = work
-        .transaction()
-        .execute(
+    let transaction = work.transaction();
+    let record = transaction
+        .prepare_cached(
             "INSERT INTO processed_messages (subscriber, message_id) VALUES ($1, $2)
              ON CONFLICT DO NOTHING",
-            &[&subscriber, &message.id],
         )
+        .await?;
+    let inserted = transaction
+        .execute(&record, &[&subscriber, &message.id])
         .await?;
     if inserted == 0 {
         work.rollback().await?;

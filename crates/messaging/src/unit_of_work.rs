@@ -31,8 +31,10 @@ impl<'c> UnitOfWork<'c> {
         }
     }
 
-    /// The transaction, for the use case's reads and writes.
-    pub fn transaction(&self) -> &tokio_postgres::Transaction<'c> {
+    /// The transaction, for the use case's reads and writes. deadpool's, so that
+    /// statements can be prepared once per connection (`prepare_cached`) rather than on
+    /// every call; it dereferences to `tokio_postgres::Transaction`.
+    pub fn transaction(&self) -> &deadpool_postgres::Transaction<'c> {
         &self.transaction
     }
 

@@ -46,7 +46,7 @@ impl ConsumerGrpc {
         let client = runtime::db::connection(&self.pool)
             .await
             .map_err(unavailable)?;
-        application::get_consumer(&**client, id)
+        application::get_consumer(&client, id)
             .await
             .map_err(|error| match error {
                 not_found @ Error::NotFound { .. } => Status::not_found(not_found.to_string()),

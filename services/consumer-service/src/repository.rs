@@ -6,8 +6,9 @@
 //! consumer and the column, not a panic that drops the request or kills the consumer
 //! loop.
 
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
-use tokio_postgres::{GenericClient, Row};
 use uuid::Uuid;
 
 use crate::domain::{Consumer, Registration};
@@ -42,10 +43,12 @@ pub async fn insert<C: GenericClient + Sync>(
 ) -> Result<Consumer> {
     let row = client
         .query_one(
-            &format!(
-                "INSERT INTO consumers (id, name, order_limit_cents) VALUES ($1, $2, $3)
+            &client
+                .prepare_cached(&format!(
+                    "INSERT INTO consumers (id, name, order_limit_cents) VALUES ($1, $2, $3)
                  RETURNING {COLUMNS}"
-            ),
+                ))
+                .await?,
             &[&id, &registration.name, &registration.order_limit_cents],
         )
         .await?;
@@ -56,7 +59,9 @@ pub async fn insert<C: GenericClient + Sync>(
 pub async fn find<C: GenericClient + Sync>(client: &C, id: Uuid) -> Result<Option<Consumer>> {
     let row = client
         .query_opt(
-            &format!("SELECT {COLUMNS} FROM consumers WHERE id = $1"),
+            &client
+                .prepare_cached(&format!("SELECT {COLUMNS} FROM consumers WHERE id = $1"))
+                .await?,
             &[&id],
         )
         .await?;

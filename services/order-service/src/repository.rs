@@ -4,9 +4,10 @@
 //! Rows are read strictly: a stored value that does not parse is [`Error::Corrupt`],
 //! naming the column and the row, never replaced by a default.
 
+use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::domain::{LineItem, MenuItem, Order, OrderState, Restaurant};
@@ -78,11 +79,11 @@ pub async fn insert(
     let deadline_ms = i64::try_from(deadline_ms).unwrap_or(i64::MAX);
     let inserted = client
         .execute(
-            "INSERT INTO orders (id, consumer_id, restaurant_id, line_items, total_cents, state,
+            &client.prepare_cached("INSERT INTO orders (id, consumer_id, restaurant_id, line_items, total_cents, state,
                                  validation_deadline, idempotency_key)
              VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7::bigint / 1000.0),
                      $8)
-             ON CONFLICT (idempotency_key) DO NOTHING",
+             ON CONFLICT (idempotency_key) DO NOTHING").await?,
             &[
                 &order.id,
                 &order.consumer_id,
@@ -105,7 +106,11 @@ pub async fn find_by_idempotency_key(
 ) -> Result<Option<Order>> {
     let row = client
         .query_opt(
-            &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE idempotency_key = $1"),
+            &client
+                .prepare_cached(&format!(
+                    "SELECT {ORDER_COLUMNS} FROM orders WHERE idempotency_key = $1"
+                ))
+                .await?,
             &[&idempotency_key],
         )
         .await?;
@@ -116,7 +121,9 @@ pub async fn find_by_idempotency_key(
 pub async fn find(client: &impl GenericClient, id: Uuid) -> Result<Option<Order>> {
     let row = client
         .query_opt(
-            &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"),
+            &client
+                .prepare_cached(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"))
+                .await?,
             &[&id],
         )
         .await?;
@@ -127,7 +134,11 @@ pub async fn find(client: &impl GenericClient, id: Uuid) -> Result<Option<Order>
 pub async fn find_for_update(client: &impl GenericClient, id: Uuid) -> Result<Option<Order>> {
     let row = client
         .query_opt(
-            &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1 FOR UPDATE"),
+            &client
+                .prepare_cached(&format!(
+                    "SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1 FOR UPDATE"
+                ))
+                .await?,
             &[&id],
         )
         .await?;
@@ -138,11 +149,13 @@ pub async fn find_for_update(client: &impl GenericClient, id: Uuid) -> Result<Op
 pub async fn overdue_for_update(client: &impl GenericClient, limit: i64) -> Result<Vec<Order>> {
     let rows = client
         .query(
-            &format!(
-                "SELECT {ORDER_COLUMNS} FROM orders
+            &client
+                .prepare_cached(&format!(
+                    "SELECT {ORDER_COLUMNS} FROM orders
                  WHERE state = 'PENDING' AND validation_deadline < now()
                  ORDER BY validation_deadline LIMIT $1 FOR UPDATE SKIP LOCKED"
-            ),
+                ))
+                .await?,
             &[&limit],
         )
         .await?;
@@ -154,10 +167,10 @@ pub async fn overdue_for_update(client: &impl GenericClient, limit: i64) -> Resu
 pub async fn save(client: &impl GenericClient, order: &Order) -> Result<f64> {
     let row = client
         .query_one(
-            "UPDATE orders SET state = $2, consumer_validated = $3, restaurant_validated = $4,
+            &client.prepare_cached("UPDATE orders SET state = $2, consumer_validated = $3, restaurant_validated = $4,
                                rejection_reason = $5, updated_at = now()
              WHERE id = $1
-             RETURNING EXTRACT(EPOCH FROM clock_timestamp() - created_at)::float8",
+             RETURNING EXTRACT(EPOCH FROM clock_timestamp() - created_at)::float8").await?,
             &[
                 &order.id,
                 &order.state.as_str(),
@@ -175,9 +188,13 @@ pub async fn save(client: &impl GenericClient, order: &Order) -> Result<f64> {
 pub async fn pending_summary(client: &impl GenericClient) -> Result<(i64, f64)> {
     let row = client
         .query_one(
-            "SELECT count(*),
+            &client
+                .prepare_cached(
+                    "SELECT count(*),
                     COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0)::float8
              FROM orders WHERE state = 'PENDING'",
+                )
+                .await?,
             &[],
         )
         .await?;
@@ -191,7 +208,9 @@ pub async fn pending_summary(client: &impl GenericClient) -> Result<(i64, f64)> 
 pub async fn lock_restaurant(client: &impl GenericClient, restaurant_id: Uuid) -> Result<()> {
     client
         .execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))",
+            &client
+                .prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
+                .await?,
             &[&restaurant_id.to_string()],
         )
         .await?;
@@ -205,11 +224,13 @@ pub async fn awaiting_restaurant_for_update(
 ) -> Result<Vec<Order>> {
     let rows = client
         .query(
-            &format!(
-                "SELECT {ORDER_COLUMNS} FROM orders
+            &client
+                .prepare_cached(&format!(
+                    "SELECT {ORDER_COLUMNS} FROM orders
                  WHERE restaurant_id = $1 AND total_cents IS NULL AND state = 'PENDING'
                  ORDER BY created_at FOR UPDATE"
-            ),
+                ))
+                .await?,
             &[&restaurant_id],
         )
         .await?;
@@ -224,7 +245,11 @@ pub async fn set_total(
 ) -> Result<()> {
     client
         .execute(
-            "UPDATE orders SET total_cents = $2, updated_at = now() WHERE id = $1",
+            &client
+                .prepare_cached(
+                    "UPDATE orders SET total_cents = $2, updated_at = now() WHERE id = $1",
+                )
+                .await?,
             &[&order_id, &total_cents],
         )
         .await?;
@@ -238,7 +263,9 @@ pub async fn menu(
 ) -> Result<Option<Vec<MenuItem>>> {
     let row = client
         .query_opt(
-            "SELECT menu FROM restaurant_replica WHERE restaurant_id = $1",
+            &client
+                .prepare_cached("SELECT menu FROM restaurant_replica WHERE restaurant_id = $1")
+                .await?,
             &[&restaurant_id],
         )
         .await?;
@@ -251,11 +278,15 @@ pub async fn upsert_restaurant(client: &impl GenericClient, restaurant: &Restaur
     let menu = to_json(&restaurant.menu, "restaurant_replica.menu")?;
     client
         .execute(
-            "INSERT INTO restaurant_replica (restaurant_id, name, delivers, menu)
+            &client
+                .prepare_cached(
+                    "INSERT INTO restaurant_replica (restaurant_id, name, delivers, menu)
              VALUES ($1, $2, $3, $4)
              ON CONFLICT (restaurant_id) DO UPDATE
              SET name = excluded.name, delivers = excluded.delivers, menu = excluded.menu,
                  updated_at = now()",
+                )
+                .await?,
             &[
                 &restaurant.id,
                 &restaurant.name,
@@ -276,7 +307,7 @@ pub async fn revise_menu(
     let menu = to_json(&menu, "restaurant_replica.menu")?;
     let updated = client
         .execute(
-            "UPDATE restaurant_replica SET menu = $2, updated_at = now() WHERE restaurant_id = $1",
+            &client.prepare_cached("UPDATE restaurant_replica SET menu = $2, updated_at = now() WHERE restaurant_id = $1").await?,
             &[&restaurant_id, &menu],
         )
         .await?;

@@ -7,8 +7,9 @@
 //! [`Error::Corrupt`] naming the restaurant, never an empty or defaulted menu that would
 //! quietly reject every order or publish a wrong replica.
 
+use deadpool_postgres::GenericClient;
 use tokio_postgres::types::{FromSql, Type};
-use tokio_postgres::{GenericClient, Row, Transaction};
+use tokio_postgres::{Row, Transaction};
 use uuid::Uuid;
 
 use crate::domain::{Menu, MenuItem, Restaurant};
@@ -84,7 +85,9 @@ async fn insert_menu(transaction: &Transaction<'_>, id: Uuid, menu: &Menu) -> Re
 pub async fn find<C: GenericClient + Sync>(client: &C, id: Uuid) -> Result<Option<Restaurant>> {
     let Some(row) = client
         .query_opt(
-            "SELECT name, delivers FROM restaurants WHERE id = $1",
+            &client
+                .prepare_cached("SELECT name, delivers FROM restaurants WHERE id = $1")
+                .await?,
             &[&id],
         )
         .await?
@@ -93,8 +96,12 @@ pub async fn find<C: GenericClient + Sync>(client: &C, id: Uuid) -> Result<Optio
     };
     let items = client
         .query(
-            "SELECT id, name, price_cents FROM menu_items
+            &client
+                .prepare_cached(
+                    "SELECT id, name, price_cents FROM menu_items
              WHERE restaurant_id = $1 ORDER BY position",
+                )
+                .await?,
             &[&id],
         )
         .await?

@@ -110,7 +110,7 @@ pub async fn get_consumer(
     IdPath(id): IdPath,
 ) -> Result<Json<ConsumerView>, Problem> {
     let client = state.connection().await?;
-    let consumer = application::get_consumer(&**client, id).await?;
+    let consumer = application::get_consumer(&client, id).await?;
     Ok(Json(consumer.into()))
 }
 

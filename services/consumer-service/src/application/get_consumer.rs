@@ -1,6 +1,6 @@
 //! Read a consumer.
 
-use tokio_postgres::GenericClient;
+use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::domain::Consumer;

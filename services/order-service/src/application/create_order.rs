@@ -72,7 +72,7 @@ async fn menu_within(
     let deadline = Instant::now() + wait;
     loop {
         let client = runtime::db::connection(pool).await?;
-        if let Some(menu) = repository::menu(&**client, restaurant).await? {
+        if let Some(menu) = repository::menu(&client, restaurant).await? {
             return Ok(Some(menu));
         }
         drop(client);
@@ -134,7 +134,7 @@ impl Application {
     ) -> Result<Placed> {
         if let Some(key) = key {
             let client = runtime::db::connection(&self.pool).await?;
-            if let Some(existing) = repository::find_by_idempotency_key(&**client, key).await? {
+            if let Some(existing) = repository::find_by_idempotency_key(&client, key).await? {
                 return replay(existing, &request);
             }
         }
@@ -147,7 +147,7 @@ impl Application {
             // A concurrent request with the same key created its order first.
             work.rollback().await?;
             let existing = match key {
-                Some(key) => repository::find_by_idempotency_key(&**client, key).await?,
+                Some(key) => repository::find_by_idempotency_key(&client, key).await?,
                 None => None,
             };
             return replay(existing.ok_or(Error::IdempotencyKeyTaken)?, &request);

@@ -56,7 +56,7 @@ impl Application {
     /// The order `id`.
     pub async fn find_order(&self, id: Uuid) -> Result<Order> {
         let client = runtime::db::connection(&self.pool).await?;
-        repository::find(&**client, id)
+        repository::find(&client, id)
             .await?
             .ok_or(Error::OrderNotFound(id))
     }

@@ -35,7 +35,7 @@ impl Application {
         for (transition, age) in &rejected {
             self.count_transition(transition, *age);
         }
-        let (pending, oldest_age) = repository::pending_summary(&**client).await?;
+        let (pending, oldest_age) = repository::pending_summary(&client).await?;
         self.metrics.set_pending(pending, oldest_age);
         Ok(())
     }

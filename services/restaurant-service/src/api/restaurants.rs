@@ -77,7 +77,7 @@ pub async fn get_restaurant(
     IdPath(id): IdPath,
 ) -> Result<Json<RestaurantView>, Problem> {
     let client = state.connection().await?;
-    let restaurant = application::get_restaurant(&**client, id).await?;
+    let restaurant = application::get_restaurant(&client, id).await?;
     Ok(Json(restaurant.into()))
 }
 

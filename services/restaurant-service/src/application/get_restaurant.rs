@@ -1,6 +1,6 @@
 //! Read a restaurant and its menu.
 
-use tokio_postgres::GenericClient;
+use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::domain::Restaurant;
