@@ -116,11 +116,17 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Builds the relay and the services in this executable's own profile, which is where
+/// the harness looks for them (`target/debug` for `cargo dev`, `target/release` for
+/// `cargo dev-release`): a release `dev` runs a release stack.
 fn build_binaries() -> anyhow::Result<()> {
-    cargo(
-        "build the relay and the services",
-        &["build", "--workspace", "--bins", "--locked"],
-    )
+    let mut args = vec!["build", "--workspace", "--bins", "--locked"];
+    // Release builds are the only ones without debug assertions here (Cargo.toml's
+    // profiles).
+    if !cfg!(debug_assertions) {
+        args.push("--release");
+    }
+    cargo("build the relay and the services", &args)
 }
 
 fn install() -> anyhow::Result<()> {
