@@ -10,7 +10,8 @@
 //! 1. throughput: pgbench running the SQL of `POST /v1/orders` (the replica SELECT, then
 //!    one transaction: the order INSERT, the outbox `INSERT … SELECT FROM unnest(…)` of the
 //!    same three messages, the DELETE) and wrk POSTing orders, at the same client count
-//!    and duration; prints `orders/pgbench ratio: R`;
+//!    and duration; prints `orders/pgbench ratio: R` (and, after the latency phase,
+//!    `created->VALIDATED p99 ms at 200/s: N`);
 //! 2. latency: a paced client (the harness's load engine, `ftgo_harness::load`, which
 //!    also made the fixtures and the first order) places orders at a steady rate; for
 //!    each, OrderValidated's record timestamp minus OrderCreated's on `order.events` (the
@@ -33,7 +34,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ftgo_harness::load::{Client, Fixtures, Kind, Pacing, Target, Until};
-use ftgo_harness::measure::{rss_kib, wait_quiet};
+use ftgo_harness::measure::{percentile, rss_kib, wait_quiet};
 use ftgo_harness::{SERVICE_BINARIES, SERVICES, Stack, StackOptions};
 use uuid::Uuid;
 
@@ -183,8 +184,10 @@ async fn run() {
         rss_idle,
         rss_loaded,
     };
+    let validated_p99 = percentile(&report.latency.validated_ms, 99.0).unwrap_or(-1);
     println!("{}", report.markdown());
     println!("orders/pgbench ratio: {ratio:.2}");
+    println!("created->VALIDATED p99 ms at {PACED_RATE}/s: {validated_p99}");
 }
 
 /// Resident memory of each service and relay now, KiB.

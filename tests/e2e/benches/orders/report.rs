@@ -164,7 +164,7 @@ impl Report {
         let _ = writeln!(
             o,
             "  OrderCreated commit -> OrderValidated commit (Kafka record timestamps): {}  \
-             (target p99 <= 150 ms)",
+             (target p99 <= 100 ms)",
             spread(v)
         );
         let _ = writeln!(
