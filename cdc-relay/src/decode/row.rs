@@ -89,6 +89,7 @@ impl Row<'_> {
                 (name.clone(), value)
             })
             .collect();
-        serde_json::to_vec(&object).unwrap_or_default()
+        // Strings and nulls: a JSON object's text form cannot fail to render.
+        serde_json::Value::Object(object).to_string().into_bytes()
     }
 }

@@ -22,7 +22,10 @@ pub fn registry() -> Result<Registry> {
 /// The registry in the Prometheus text exposition format.
 pub fn render(registry: &Registry) -> String {
     let mut buffer = Vec::new();
-    // Encoding into a Vec cannot fail for the text format.
-    let _ = TextEncoder::new().encode(&registry.gather(), &mut buffer);
-    String::from_utf8(buffer).unwrap_or_default()
+    // The text format writes into a Vec; a family it refuses (an inconsistent metric)
+    // is logged, and the families before it are still served.
+    if let Err(error) = TextEncoder::new().encode(&registry.gather(), &mut buffer) {
+        tracing::error!(%error, "cannot render the metrics");
+    }
+    String::from_utf8_lossy(&buffer).into_owned()
 }

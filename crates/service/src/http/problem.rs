@@ -89,7 +89,14 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let body = match serde_json::to_vec(&self) {
+            Ok(body) => body,
+            // Strings and a number: cannot happen, but never answer an empty problem.
+            Err(error) => {
+                tracing::error!(%error, "cannot render a problem");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        };
         (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
