@@ -142,19 +142,10 @@ async fn bad_requests_are_problems_naming_the_field_and_never_5xx() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn serves_its_openapi_3_1_document() {
     let (_stack, app) = support::start(false).await;
-    let url = &app.url;
-    let response = reqwest::get(format!("{url}/openapi.json")).await.unwrap();
-    assert_eq!(response.status(), 200);
-    let document: Value = response.json().await.unwrap();
-    assert!(
-        document["openapi"].as_str().unwrap().starts_with("3.1"),
-        "{document}"
-    );
-    let paths = document["paths"].as_object().unwrap();
-    assert!(paths["/v1/consumers"]["post"].is_object(), "{document}");
-    assert!(paths["/v1/consumers/{id}"]["get"].is_object(), "{document}");
-    let schemas = document["components"]["schemas"].as_object().unwrap();
-    for schema in ["NewConsumer", "ConsumerView", "Problem"] {
-        assert!(schemas.contains_key(schema), "{schema} missing: {document}");
-    }
+    support::assert_openapi(
+        &app.url,
+        &[("post", "/v1/consumers"), ("get", "/v1/consumers/{id}")],
+        &["NewConsumer", "ConsumerView", "Problem"],
+    )
+    .await;
 }

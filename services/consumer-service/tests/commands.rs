@@ -10,7 +10,7 @@ use outbox::headers;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::support::{self, Command, WITHIN, replies};
+use crate::support::{self, Command, replies};
 
 /// Registers a consumer through the API; returns its id.
 async fn register(url: &str, order_limit_cents: i64) -> Uuid {
@@ -113,16 +113,7 @@ async fn a_redelivered_command_is_answered_once() {
     let (order_id, command) = validate(consumer, 100);
     command.send(&stack, COMMANDS).await;
     command.send(&stack, COMMANDS).await;
-    support::eventually(
-        WITHIN,
-        "the second copy is consumed as a duplicate",
-        || async {
-            support::metric_with_label(url, "ftgo_consumer_messages_total", "outcome=\"duplicate\"")
-                .await
-                >= 1.0
-        },
-    )
-    .await;
+    support::await_duplicate(url).await;
 
     // A later command about the same order (same key, so the same reply partition, after
     // the first reply): once its reply is read, any second reply to the duplicate would
@@ -168,33 +159,17 @@ async fn poison_messages_are_dead_lettered_and_later_commands_answered() {
     let (order_id, valid) = validate(consumer, 1);
     valid.send(&stack, COMMANDS).await;
 
-    let ids: Vec<String> = [&unknown_type, &bad_payload, &not_json, &hijack]
-        .iter()
-        .map(|c| c.id.to_string())
-        .collect();
-    let reasons = support::dead_letter_reasons(&stack, &ids, COMMANDS);
-    let reason = |i: usize| reasons[i].clone();
-    let unknown_reason = reason(0);
-    assert!(
-        unknown_reason.contains("unknown message type ChargeConsumer"),
-        "{unknown_reason}"
+    support::assert_dead_lettered(
+        &stack,
+        COMMANDS,
+        &[
+            (&unknown_type, "unknown message type ChargeConsumer"),
+            (&bad_payload, "`order_id`"),
+            (&not_json, "payload invalid"),
+            (&hijack, "not a reply channel"),
+        ],
     );
-    let payload_reason = reason(1);
-    assert!(payload_reason.contains("`order_id`"), "{payload_reason}");
-    let syntax_reason = reason(2);
-    assert!(syntax_reason.contains("payload invalid"), "{syntax_reason}");
-    let hijack_reason = reason(3);
-    assert!(
-        hijack_reason.contains("not a reply channel"),
-        "{hijack_reason}"
-    );
-
-    let replies = replies(&stack, &[order_id]);
-    assert_eq!(replies[0].len(), 1);
-    assert_eq!(
-        replies[0][0].header(headers::MESSAGE_TYPE),
-        Some(CONSUMER_VALIDATED)
-    );
+    support::assert_one_reply(&stack, order_id, CONSUMER_VALIDATED);
 }
 
 /// One consumer, producers in both formats: a JSON command (with the header or from
@@ -243,11 +218,10 @@ async fn json_and_protobuf_commands_are_answered_and_an_unknown_content_type_is_
             Some(CONSUMER_VALIDATED)
         );
     }
-    let reasons = support::dead_letter_reasons(&stack, &[unknown.id.to_string()], COMMANDS);
-    assert!(
-        reasons[0].contains("unknown content-type `application/avro`"),
-        "{}",
-        reasons[0]
+    support::assert_dead_lettered(
+        &stack,
+        COMMANDS,
+        &[(&unknown, "unknown content-type `application/avro`")],
     );
 }
 
@@ -276,12 +250,6 @@ async fn a_command_that_always_fails_the_same_way_is_dead_lettered_and_the_parti
     let (order_id, valid) = validate(consumer, 1);
     valid.send(&stack, COMMANDS).await;
 
-    let reasons = support::dead_letter_reasons(&stack, &[doomed.id.to_string()], COMMANDS);
-    assert!(reasons[0].contains("23514"), "{}", reasons[0]);
-    let replies = replies(&stack, &[order_id]);
-    assert_eq!(replies[0].len(), 1);
-    assert_eq!(
-        replies[0][0].header(headers::MESSAGE_TYPE),
-        Some(CONSUMER_VALIDATED)
-    );
+    support::assert_dead_lettered(&stack, COMMANDS, &[(&doomed, "23514")]);
+    support::assert_one_reply(&stack, order_id, CONSUMER_VALIDATED);
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::menu;
-use crate::support::{self, Command, WITHIN, replies};
+use crate::support::{self, Command, replies};
 
 /// Creates a restaurant (menu: `samosa`, `dal`) through the API; returns its id.
 async fn create(url: &str, delivers: bool) -> Uuid {
@@ -149,16 +149,7 @@ async fn a_redelivered_command_is_answered_once() {
     let (order_id, command) = validate(open, vec![line("dal", 1)]);
     command.send(&stack, COMMANDS).await;
     command.send(&stack, COMMANDS).await;
-    support::eventually(
-        WITHIN,
-        "the second copy is consumed as a duplicate",
-        || async {
-            support::metric_with_label(url, "ftgo_consumer_messages_total", "outcome=\"duplicate\"")
-                .await
-                >= 1.0
-        },
-    )
-    .await;
+    support::await_duplicate(url).await;
 
     // A later command about the same order (same reply key, so the same partition, after
     // the first reply): once its reply is read, a second reply to the duplicate would
@@ -197,36 +188,20 @@ async fn poison_messages_are_dead_lettered_and_later_commands_answered() {
     );
     let (_, hijack) = validate(open, vec![line("dal", 1)]);
     let hijack = hijack.with_header(headers::REPLY_TO, "restaurant.events");
-    let poison = [&unknown_type, &bad_payload, &hijack];
-    for command in poison {
+    for command in [&unknown_type, &bad_payload, &hijack] {
         command.send(&stack, COMMANDS).await;
     }
     let (order_id, valid) = validate(open, vec![line("dal", 1)]);
     valid.send(&stack, COMMANDS).await;
 
-    let ids: Vec<String> = poison.iter().map(|c| c.id.to_string()).collect();
-    let reasons = support::dead_letter_reasons(&stack, &ids, COMMANDS);
-    let reason = |i: usize| reasons[i].clone();
-    let unknown_reason = reason(0);
-    assert!(
-        unknown_reason.contains("unknown message type CloseRestaurant"),
-        "{unknown_reason}"
+    support::assert_dead_lettered(
+        &stack,
+        COMMANDS,
+        &[
+            (&unknown_type, "unknown message type CloseRestaurant"),
+            (&bad_payload, "`line_items[0].quantity`"),
+            (&hijack, "not a reply channel"),
+        ],
     );
-    let payload_reason = reason(1);
-    assert!(
-        payload_reason.contains("`line_items[0].quantity`"),
-        "{payload_reason}"
-    );
-    let hijack_reason = reason(2);
-    assert!(
-        hijack_reason.contains("not a reply channel"),
-        "{hijack_reason}"
-    );
-
-    let replies = replies(&stack, &[order_id]);
-    assert_eq!(replies[0].len(), 1);
-    assert_eq!(
-        replies[0][0].header(headers::MESSAGE_TYPE),
-        Some(ORDER_DETAILS_VALIDATED)
-    );
+    support::assert_one_reply(&stack, order_id, ORDER_DETAILS_VALIDATED);
 }

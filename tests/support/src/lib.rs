@@ -7,7 +7,9 @@ mod in_process;
 mod replies;
 
 pub use in_process::{TestApp, settings_env, start_in_process};
-pub use replies::{assert_answered_once, assert_no_server_errors, replies};
+pub use replies::{
+    assert_answered_once, assert_no_server_errors, assert_one_reply, await_duplicate, replies,
+};
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -178,6 +180,45 @@ pub fn dead_letter_reasons(stack: &Stack, ids: &[String], original_topic: &str) 
                 .to_owned()
         })
         .collect()
+}
+
+/// Asserts that each command was dead-lettered once from channel `original_topic` with a
+/// reason that contains its expected text.
+pub fn assert_dead_lettered(stack: &Stack, original_topic: &str, expected: &[(&Command, &str)]) {
+    let ids: Vec<String> = expected.iter().map(|(c, _)| c.id.to_string()).collect();
+    let reasons = dead_letter_reasons(stack, &ids, original_topic);
+    for ((command, text), reason) in expected.iter().zip(reasons) {
+        assert!(reason.contains(text), "{}: {reason}", command.id);
+    }
+}
+
+/// Reads the OpenAPI document of the service at `url`; asserts it is OpenAPI 3.1 and
+/// documents each `(method, path)` operation and each named schema. Returns the document.
+pub async fn assert_openapi(
+    url: &str,
+    operations: &[(&str, &str)],
+    schemas: &[&str],
+) -> serde_json::Value {
+    let response = reqwest::get(format!("{url}/openapi.json")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let document: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        document["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{document}"
+    );
+    for (method, path) in operations {
+        assert!(
+            document["paths"][path][method].is_object(),
+            "{method} {path} missing: {document}"
+        );
+    }
+    for schema in schemas {
+        assert!(
+            document["components"]["schemas"][schema].is_object(),
+            "{schema} missing: {document}"
+        );
+    }
+    document
 }
 
 /// Asserts `response` is problem+json with `status` (and `field`, when given); returns

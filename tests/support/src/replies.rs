@@ -7,7 +7,7 @@ use ftgo_harness::kafka::ReceivedRecord;
 use outbox::headers::{CORRELATION_ID, MESSAGE_TYPE};
 use uuid::Uuid;
 
-use crate::{metric_with_label, read_until, with_header};
+use crate::{WITHIN, eventually, metric_with_label, read_until, with_header};
 
 /// Reads order-service's reply channel until every order in `orders` has a reply;
 /// returns each order's replies.
@@ -25,6 +25,27 @@ pub fn replies(stack: &Stack, orders: &[Uuid]) -> Vec<Vec<ReceivedRecord>> {
                 .collect()
         })
         .collect()
+}
+
+/// Reads order-service's reply channel until `order_id` has a reply; asserts it has
+/// exactly one, of `message_type`.
+pub fn assert_one_reply(stack: &Stack, order_id: Uuid, message_type: &str) {
+    let replies = replies(stack, &[order_id]);
+    assert_eq!(replies[0].len(), 1, "{:?}", replies[0]);
+    assert_eq!(replies[0][0].header(MESSAGE_TYPE), Some(message_type));
+}
+
+/// Waits until the service at `url` has consumed a message as a duplicate.
+pub async fn await_duplicate(url: &str) {
+    eventually(
+        WITHIN,
+        "the second copy is consumed as a duplicate",
+        || async {
+            metric_with_label(url, "ftgo_consumer_messages_total", "outcome=\"duplicate\"").await
+                >= 1.0
+        },
+    )
+    .await;
 }
 
 /// After a command about `order_id` was produced twice (same message id), then a
