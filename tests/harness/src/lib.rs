@@ -21,6 +21,7 @@ pub mod load;
 pub mod logs;
 pub mod measure;
 pub mod monitoring;
+pub mod pgbench;
 mod ports;
 mod postgres;
 pub mod prereqs;

@@ -1,7 +1,6 @@
 //! Set-up: wrk, the first order (followed to VALIDATED), the messages pgbench copies,
 //! and placing orders through the harness's load engine.
 
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
@@ -10,6 +9,8 @@ use ftgo_harness::kafka::{ReceivedRecord, TopicReader};
 use ftgo_harness::load::{
     self, Client, Fixtures, Mix, Pacer, Pacing, Placement, Plan, Target, Until,
 };
+
+use ftgo_harness::pgbench::OutboxRow;
 
 use crate::latency::Placed;
 use crate::step;
@@ -87,21 +88,10 @@ pub(crate) fn accepted(placements: Vec<Placement>) -> (Vec<Placed>, usize) {
     (placed, failed)
 }
 
-/// One of the three messages `POST /v1/orders` appends, as the relay published it.
-#[derive(Debug, Clone)]
-pub(crate) struct Template {
-    pub(crate) topic: String,
-    pub(crate) key: String,
-    pub(crate) message_type: String,
-    pub(crate) schema_version: i32,
-    /// The outbox `headers` column (the relay adds message-id/-type, schema-version).
-    pub(crate) headers: BTreeMap<String, String>,
-    pub(crate) payload: Vec<u8>,
-}
-
-/// The first order's three messages, read back from the broker: pgbench appends copies
-/// of exactly these (same sizes, same headers).
-pub(crate) async fn message_templates(stack: &Stack, order_id: &str) -> Vec<Template> {
+/// The first order's three messages, read back from the broker as the outbox held them
+/// (the headers the relay adds taken off): pgbench appends copies of exactly these (same
+/// sizes, same headers; fresh ids).
+pub(crate) async fn message_templates(stack: &Stack, order_id: &str) -> Vec<OutboxRow> {
     let bootstrap = stack.broker.bootstrap_servers();
     let order_id = order_id.to_owned();
     tokio::task::spawn_blocking(move || {
@@ -123,7 +113,7 @@ pub(crate) async fn message_templates(stack: &Stack, order_id: &str) -> Vec<Temp
                 all.iter().filter(|r| ours(r)).count() == 3
             })
             .to_vec();
-        let mut templates: Vec<Template> = topics
+        let mut templates: Vec<OutboxRow> = topics
             .iter()
             .map(|topic| {
                 let r = records
@@ -137,8 +127,8 @@ pub(crate) async fn message_templates(stack: &Stack, order_id: &str) -> Vec<Temp
                     .and_then(|v| v.parse().ok())
                     .expect("schema-version");
                 headers.remove("message-id");
-                Template {
-                    topic: r.topic.clone(),
+                OutboxRow {
+                    destination: r.topic.clone(),
                     key: r.key.clone().expect("key"),
                     message_type,
                     schema_version,
@@ -147,7 +137,7 @@ pub(crate) async fn message_templates(stack: &Stack, order_id: &str) -> Vec<Temp
                 }
             })
             .collect();
-        templates.sort_by_key(|t| topics.iter().position(|x| *x == t.topic));
+        templates.sort_by_key(|t| topics.iter().position(|x| *x == t.destination));
         templates
     })
     .await
