@@ -7,13 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use ftgo_harness::pgbench::OutboxRow;
 use ftgo_harness::{ServiceDatabase, Stack};
 use outbox::{self, OutboxMessage, OutboxMode};
 use tokio::task::JoinSet;
 use tokio_postgres::Transaction;
 use tokio_postgres::types::Type;
 
-use crate::{AGGREGATES, PAYLOAD_BYTES, PER_TXN, SERVICE, STEADY_RATE, STEADY_WRITERS};
+use crate::{AGGREGATES, PAYLOAD_BYTES, PER_TXN, SERVICE, STEADY_WRITERS};
 use crate::{TOPIC, TRANSACTIONS, WRITERS};
 
 /// Which outbox table the messages go to, and how.
@@ -45,6 +46,19 @@ pub(crate) fn backlog_messages() -> Vec<Vec<OutboxMessage>> {
                 .collect()
         })
         .collect()
+}
+
+/// The steady phases' message number `n`, as a row for pgbench's copy of the append.
+pub(crate) fn steady_row(n: usize) -> OutboxRow {
+    let m = message(TOPIC, n, n % AGGREGATES);
+    OutboxRow {
+        destination: m.destination,
+        key: m.key,
+        message_type: m.message_type,
+        schema_version: m.schema_version,
+        headers: m.headers,
+        payload: m.payload,
+    }
 }
 
 /// A message with a `PAYLOAD_BYTES`-byte JSON payload and a traceparent header.
@@ -166,19 +180,20 @@ pub(crate) struct PacedCommits {
     pub(crate) seconds: f64,
 }
 
-/// One message per transaction at `STEADY_RATE` for `secs`, over `STEADY_WRITERS`
-/// connections staggered evenly over one period (one commit due every 1 ms), messages
-/// numbered from `first`; each noted in `committing` (if given) just before its
-/// `COMMIT`.
+/// One message per transaction at `rate` per second for `secs`, over `STEADY_WRITERS`
+/// connections staggered evenly over one period (at 1,000/s one commit due every 1 ms),
+/// messages numbered from `first`; each noted in `committing` (if given) just before
+/// its `COMMIT`.
 pub(crate) async fn paced_commits(
     db: &ServiceDatabase,
     layout: Layout,
+    rate: u64,
     secs: u64,
     first: usize,
     committing: Option<Committing>,
 ) -> anyhow::Result<PacedCommits> {
-    let per_writer = STEADY_RATE * secs / STEADY_WRITERS;
-    let period = Duration::from_micros(1_000_000 * STEADY_WRITERS / STEADY_RATE);
+    let per_writer = rate * secs / STEADY_WRITERS;
+    let period = Duration::from_micros(1_000_000 * STEADY_WRITERS / rate.max(1));
     // Connected before the clock starts.
     let mut clients = Vec::new();
     for _ in 0..STEADY_WRITERS {

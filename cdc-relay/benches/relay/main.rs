@@ -19,7 +19,9 @@
 //! the median of the rounds' ratios.
 //!
 //! Then it commits one message per transaction at a paced 1,000 transactions/s and reads
-//! the relay's commit-to-acknowledgement histogram ([`steady`]).
+//! the relay's commit-to-acknowledgement histogram ([`steady`]); then pgbench runs that
+//! same outbox transaction unpaced to find the highest rate PostgreSQL sustains here, and
+//! the steady load runs again at that rate (`commit->ack p99 ms: N`).
 //!
 //! Last, the relay's polling mode drains the same backlog, written again (rows kept) in
 //! another database's outbox, once per round, and [`debezium`] compares the relay with
@@ -205,11 +207,22 @@ async fn run() -> anyhow::Result<()> {
     }
     let (address, pid) = relay.context("no relay")?;
 
-    // 4. Latency at a steady load.
+    // 4. Latency at a steady load: at STEADY_RATE, then at the highest rate PostgreSQL
+    // sustains with the outbox transaction (pgbench's, in this run).
     progress(&format!(
         "steady load: {STEADY_RATE} tx/s for {STEADY_SECS} s over {STEADY_WRITERS} connections"
     ));
-    report.steady = steady::steady(&stack, &db, address, pid, rows).await?;
+    report.steady = steady::steady(&stack, &db, (address, pid), STEADY_RATE, rows).await?;
+    progress("pgbench: the outbox transaction unpaced, to find PostgreSQL's limit");
+    report.limit = steady::postgres_limit(&stack, &db).await?;
+    let limit_rate = (report.limit.run.tps as u64) / STEADY_WRITERS * STEADY_WRITERS;
+    progress(&format!(
+        "pgbench: {:.0} tx/s; steady load at {limit_rate} tx/s for {STEADY_SECS} s",
+        report.limit.run.tps
+    ));
+    let written =
+        rows + report.steady.transactions as usize + report.limit.run.transactions as usize;
+    report.at_limit = steady::steady(&stack, &db, (address, pid), limit_rate, written).await?;
 
     // 5. The polling mode over the same backlog.
     report.polling = drain::polling_drains(&mut stack, &transactions).await?;

@@ -51,7 +51,15 @@ pub(super) async fn steady(
     )?;
     let meter = PhaseMeter::new(Pids::of(stack).tracker((label, pid)), pid)
         .every(Duration::from_millis(100));
-    let load = paced_commits(db, Layout::Debezium, secs, 2_000_000, Some(committing)).await?;
+    let load = paced_commits(
+        db,
+        Layout::Debezium,
+        STEADY_RATE,
+        secs,
+        2_000_000,
+        Some(committing),
+    )
+    .await?;
     drop(load.clients);
     // The last records: the reader stops once it has seen every one, or after 60 s.
     while !reader.is_finished() {
