@@ -206,8 +206,8 @@ impl Report {
         );
         let _ = writeln!(
             o,
-            "  messages handled by each service's consumer loops (one at a time, each in its own \
-             transaction): {}",
+            "  messages handled by each service's consumer loops (each in its own transaction; \
+             partitions concurrently, each in order), count × mean handling time: {}",
             paced
                 .handled
                 .iter()
