@@ -116,8 +116,8 @@ impl From<Error> for Problem {
 }
 
 /// In the consumer loop: platform failures keep their classification (a database
-/// outage is retried); a message about an order or restaurant that does not exist is
-/// poison; a corrupt row is [`HandlingError::Failed`]: it does not heal by waiting, so
+/// outage is retried); a message about a restaurant that does not exist is poison, one
+/// about an order not (yet) found is retried a few times, then dead-lettered; a corrupt row is [`HandlingError::Failed`]: it does not heal by waiting, so
 /// retrying for ever would block every later message of its partition, yet a few tries
 /// cover an operator repairing it at once, and the dead letter keeps the message, its
 /// reason naming the corrupt row, for a replay after the repair.
@@ -129,9 +129,14 @@ impl From<Error> for HandlingError {
             Error::Platform(_) | Error::Client(_) | Error::IdempotencyKeyTaken => {
                 HandlingError::Retry(error.to_string())
             }
-            Error::Corrupt { .. } | Error::Store { .. } => HandlingError::Failed(error.to_string()),
-            Error::OrderNotFound(_)
-            | Error::NotCancellable(_)
+            // An order this service wrote may not be visible yet when its reply arrives:
+            // logical decoding hands the relay a transaction once its commit is in the
+            // WAL, a moment before other sessions see it. A few tries cover that moment;
+            // a reply for an order that never appears is still dead-lettered.
+            Error::Corrupt { .. } | Error::Store { .. } | Error::OrderNotFound(_) => {
+                HandlingError::Failed(error.to_string())
+            }
+            Error::NotCancellable(_)
             | Error::IdempotencyKeyReused
             | Error::UnknownRestaurant(_) => HandlingError::Poison(error.to_string()),
         }

@@ -50,3 +50,53 @@ async fn the_replica_prices_orders_and_both_replies_validate_them() {
     assert_eq!(still["state"], "PENDING");
     assert_eq!(app.stop().await, Stopped::Cleanly);
 }
+
+/// PostgreSQL's logical decoding hands a transaction to the relay once its commit is in
+/// the WAL, a moment before other sessions see it: on a busy machine a reply can come
+/// back before order-service itself can read the order it answers (seen: `cargo
+/// dev-release load` at 200 orders/s dead-lettered such a reply as "order not found",
+/// and the order was rejected at its deadline). Modelled by an order inserted in a
+/// transaction left open until the handler has tried the reply once: the reply must be
+/// retried, not dead-lettered, and the order VALIDATED once it is visible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reply_that_arrives_before_its_order_is_visible_is_retried() {
+    let (stack, app) = support::start(&[]).await;
+    let url = &app.url;
+    let (order_id, restaurant) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut db = support::database(&stack).await;
+    let not_yet_visible = db.transaction().await.unwrap();
+    not_yet_visible
+        .execute(
+            "INSERT INTO orders (id, consumer_id, restaurant_id, line_items, total_cents, state,
+                                 validation_deadline)
+             VALUES ($1, $2, $3, '[{\"menu_item_id\": \"a\", \"quantity\": 1}]', 250, 'PENDING',
+                     now() + interval '10 minutes')",
+            &[&order_id, &support::CONSUMER, &restaurant],
+        )
+        .await
+        .unwrap();
+    let order = serde_json::json!({
+        "id": order_id, "consumer_id": support::CONSUMER, "restaurant_id": restaurant,
+    });
+    both_validated(&stack, &order).await;
+    support::eventually(support::WITHIN, "the first reply tried once", || async {
+        metric_with_label(url, "ftgo_consumer_messages_total", "outcome=\"retried\"").await >= 1.0
+    })
+    .await;
+    not_yet_visible.commit().await.unwrap();
+
+    order_when(url, &order_id.to_string(), "the order VALIDATED", |o| {
+        o["state"] == "VALIDATED"
+    })
+    .await;
+    assert_eq!(
+        metric_with_label(
+            url,
+            "ftgo_consumer_messages_total",
+            "outcome=\"dead_lettered\""
+        )
+        .await,
+        0.0
+    );
+    assert_eq!(app.stop().await, Stopped::Cleanly);
+}
