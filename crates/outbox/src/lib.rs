@@ -2,9 +2,9 @@
 //! transaction.
 //!
 //! This is the one place that guarantees "a message is published if and only if the
-//! business data it describes was committed": [`append`] takes a
-//! [`tokio_postgres::Transaction`], so the message rows commit or roll back with
-//! everything else the caller wrote. The CDC relay later reads the committed inserts from
+//! business data it describes was committed": [`append`] takes the caller's
+//! transaction ([`AppendIn`]), so the message rows commit or roll back with everything
+//! else the caller wrote. The CDC relay later reads the committed inserts from
 //! the WAL ([`OutboxMode::LogTailing`]) or polls the table ([`OutboxMode::Polling`]).
 //!
 //! This crate is the contract between the services and the relay: the table and its
@@ -21,9 +21,87 @@ pub mod schema;
 pub use error::{Error, Result};
 pub use message::OutboxMessage;
 
+use std::future::Future;
+
 use serde::Deserialize;
-use tokio_postgres::Transaction;
-use tokio_postgres::types::Type;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Row, Statement, Transaction};
+
+/// The append's insert: every message in one statement, their sequences back.
+const INSERT: &str = "WITH appended AS (
+         INSERT INTO outbox
+             (id, destination, message_key, message_type, schema_version, headers, payload)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],
+                              $5::int4[], $6::jsonb[], $7::bytea[])
+         RETURNING sequence)
+     SELECT array_agg(sequence) FROM appended";
+const INSERT_TYPES: [Type; 7] = [
+    Type::UUID_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::INT4_ARRAY,
+    Type::JSONB_ARRAY,
+    Type::BYTEA_ARRAY,
+];
+/// Log tailing mode's delete of the rows just inserted.
+const DELETE: &str = "DELETE FROM outbox WHERE sequence = ANY($1)";
+const DELETE_TYPES: [Type; 1] = [Type::INT8_ARRAY];
+
+/// A transaction [`append`] can write in. A pooled connection's (deadpool's) prepares
+/// the append's two statements once per connection and reuses them: sent unnamed, as
+/// they were, PostgreSQL parsed and planned them on every call (13 % and 11 % of its
+/// samples in the orders benchmark, docs/benchmarks.md 2026-12-08). A plain
+/// `tokio_postgres` transaction (the relay's tests and benchmark) prepares them per call.
+pub trait AppendIn: Sync {
+    /// Statement `sql` with parameter `types`, ready to execute in this transaction.
+    fn statement(
+        &self,
+        sql: &'static str,
+        types: &'static [Type],
+    ) -> impl Future<Output = std::result::Result<Statement, tokio_postgres::Error>> + Send;
+
+    /// The transaction the statements run in.
+    fn transaction(&self) -> &Transaction<'_>;
+}
+
+impl AppendIn for Transaction<'_> {
+    fn statement(
+        &self,
+        sql: &'static str,
+        types: &'static [Type],
+    ) -> impl Future<Output = std::result::Result<Statement, tokio_postgres::Error>> + Send {
+        self.prepare_typed(sql, types)
+    }
+
+    fn transaction(&self) -> &Transaction<'_> {
+        self
+    }
+}
+
+impl AppendIn for deadpool_postgres::Transaction<'_> {
+    fn statement(
+        &self,
+        sql: &'static str,
+        types: &'static [Type],
+    ) -> impl Future<Output = std::result::Result<Statement, tokio_postgres::Error>> + Send {
+        self.prepare_typed_cached(sql, types)
+    }
+
+    fn transaction(&self) -> &Transaction<'_> {
+        self
+    }
+}
+
+async fn query(
+    transaction: &impl AppendIn,
+    sql: &'static str,
+    types: &'static [Type],
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>> {
+    let statement = transaction.statement(sql, types).await?;
+    Ok(transaction.transaction().query(&statement, params).await?)
+}
 
 /// How the relay reads a database's outbox; the same for the services writing to it and
 /// for its relay (the chart sets both from `relay.mode`).
@@ -50,14 +128,14 @@ pub struct OutboxSettings {
 /// Appends `messages` to the outbox inside `transaction`.
 ///
 /// In log tailing mode the rows are deleted again in the same transaction: the inserts
-/// remain in the WAL, which is what the relay reads, and the table stays empty. Two round
-/// trips whatever the number of messages. In polling mode they stay for the relay, which
+/// remain in the WAL, which is what the relay reads, and the table stays empty. Two
+/// statements whatever the number of messages. In polling mode they stay for the relay, which
 /// deletes them once published.
 ///
 /// The service scaffolding holds the mode (in the `messaging` crate's `Outbox`), so that
 /// writers never guess it; the relay's tests and benchmarks call this with theirs.
 pub async fn append(
-    transaction: &Transaction<'_>,
+    transaction: &impl AppendIn,
     messages: &[OutboxMessage],
     mode: OutboxMode,
 ) -> Result<()> {
@@ -80,28 +158,23 @@ pub async fn append(
         headers.push(m.headers_json());
         payloads.push(m.payload.as_slice());
     }
-    let row = transaction
-        .query_typed(
-            "WITH appended AS (
-                 INSERT INTO outbox
-                     (id, destination, message_key, message_type, schema_version, headers, payload)
-                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],
-                                      $5::int4[], $6::jsonb[], $7::bytea[])
-                 RETURNING sequence)
-             SELECT array_agg(sequence) FROM appended",
-            &[
-                (&ids, Type::UUID_ARRAY),
-                (&destinations, Type::TEXT_ARRAY),
-                (&keys, Type::TEXT_ARRAY),
-                (&types, Type::TEXT_ARRAY),
-                (&versions, Type::INT4_ARRAY),
-                (&headers, Type::JSONB_ARRAY),
-                (&payloads, Type::BYTEA_ARRAY),
-            ],
-        )
-        .await?
-        .into_iter()
-        .next();
+    let row = query(
+        transaction,
+        INSERT,
+        &INSERT_TYPES,
+        &[
+            &ids,
+            &destinations,
+            &keys,
+            &types,
+            &versions,
+            &headers,
+            &payloads,
+        ],
+    )
+    .await?
+    .into_iter()
+    .next();
     if mode == OutboxMode::Polling {
         return Ok(());
     }
@@ -110,11 +183,6 @@ pub async fn append(
         Some(row) => row.try_get(0)?,
         None => return Err(Error::NotAppended),
     };
-    transaction
-        .query_typed(
-            "DELETE FROM outbox WHERE sequence = ANY($1)",
-            &[(&sequences, Type::INT8_ARRAY)],
-        )
-        .await?;
+    query(transaction, DELETE, &DELETE_TYPES, &[&sequences]).await?;
     Ok(())
 }
