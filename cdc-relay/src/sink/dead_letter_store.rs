@@ -33,7 +33,7 @@ pub struct DeadLetterStore {
     /// The origins kept by this process, with their reason: a record the broker refused
     /// stops the producer (it would leave a gap), so when the session replays, the
     /// record is dead-lettered again without being offered to the broker a second time.
-    kept: std::sync::Mutex<HashMap<String, String>>,
+    kept: std::sync::Mutex<HashMap<Origin, String>>,
 }
 
 impl std::fmt::Debug for DeadLetterStore {
@@ -61,10 +61,10 @@ impl DeadLetterStore {
 
     /// Why the record from `origin` was dead-lettered by this process before, if it was.
     pub fn refused_before(&self, origin: &Origin) -> Option<String> {
-        self.kept_origins().get(&origin.to_string()).cloned()
+        self.kept_origins().get(origin).cloned()
     }
 
-    fn kept_origins(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+    fn kept_origins(&self) -> std::sync::MutexGuard<'_, HashMap<Origin, String>> {
         // A panic while holding the lock cannot leave the map half-written.
         self.kept
             .lock()
@@ -114,7 +114,7 @@ impl DeadLetterStore {
         match row {
             Ok(row) => {
                 self.kept_origins()
-                    .insert(origin.to_string(), letter.reason.clone());
+                    .insert(*origin, letter.reason.clone());
                 Ok(row.get(0))
             }
             Err(e) => {

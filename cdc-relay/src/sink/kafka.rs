@@ -99,7 +99,9 @@ impl KafkaSink {
     }
 
     /// Enqueues one record, waiting while the queue is full. A refusal at enqueue time
-    /// (e.g. a record larger than `message.max.bytes`) comes back as `Err`.
+    /// (e.g. a record larger than `message.max.bytes`) comes back as `Err`. The record
+    /// (and so its headers, which librdkafka holds as a list of its own) is built once:
+    /// a full queue hands it back to be offered again.
     async fn enqueue(
         &self,
         topic: &str,
@@ -108,21 +110,22 @@ impl KafkaSink {
         headers: OwnedHeaders,
         timestamp: Option<i64>,
     ) -> std::result::Result<DeliveryFuture, KafkaError> {
+        let mut record = FutureRecord::to(topic).headers(headers);
+        // No payload at all, not an empty one: only that is a null value (tombstone).
+        if let Some(payload) = payload {
+            record = record.payload(payload);
+        }
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        if let Some(timestamp) = timestamp {
+            record = record.timestamp(timestamp);
+        }
         loop {
-            let mut record = FutureRecord::to(topic).headers(headers.clone());
-            // No payload at all, not an empty one: only that is a null value (tombstone).
-            if let Some(payload) = payload {
-                record = record.payload(payload);
-            }
-            if let Some(key) = key {
-                record = record.key(key);
-            }
-            if let Some(timestamp) = timestamp {
-                record = record.timestamp(timestamp);
-            }
             match self.producer.send_result(record) {
                 Ok(delivery) => return Ok(delivery),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), refused)) => {
+                    record = refused;
                     tokio::time::sleep(QUEUE_FULL_PAUSE).await;
                 }
                 Err((error, _)) => return Err(error),
@@ -319,7 +322,7 @@ impl Sink for KafkaSink {
                 &record.topic,
                 record.key.as_deref(),
                 record.payload.as_deref(),
-                headers.clone(),
+                headers,
                 Some(record.timestamp_millis),
             )
             .await;

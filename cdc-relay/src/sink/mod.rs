@@ -51,7 +51,7 @@ fn headers_bytes(headers: &[(String, Option<Vec<u8>>)]) -> usize {
 
 /// Where a message was in the source database. It names a dead letter's row in the
 /// store, so a letter written again when a session replays is kept once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Origin {
     /// The WAL position of the outbox row's insert (log tailing).
     Wal(pgwire_replication::Lsn),
