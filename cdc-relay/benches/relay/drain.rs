@@ -3,6 +3,7 @@
 //! another database's outbox, once per round).
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,14 +43,14 @@ pub(crate) struct RelayDrain {
     pub(crate) dead_lettered: f64,
 }
 
-/// Starts a relay for `service`'s database (with the `setting`, e.g. its slot) and times
-/// its drain of the backlog. Unless `keep`, stops it afterwards. Returns its figures,
-/// `/metrics` address and pid.
+/// Starts a relay for `service`'s database (with the `setting`, e.g. its slot; from the
+/// executable `binary`, else the workspace's build) and times its drain of the backlog.
+/// Unless `keep`, stops it afterwards. Returns its figures, `/metrics` address and pid.
 pub(crate) async fn relay_drain(
     stack: &mut Stack,
     service: &str,
     rows: usize,
-    setting: Option<(String, String)>,
+    (setting, binary): (Option<(String, String)>, Option<&Path>),
     keep: bool,
 ) -> anyhow::Result<(RelayDrain, SocketAddr, u32)> {
     let (postmaster, broker) = (stack.postgres.pid(), stack.broker.pid());
@@ -60,7 +61,14 @@ pub(crate) async fn relay_drain(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let relay = stack.start_relay(service, &extra).await?;
+    let relay = match binary {
+        Some(binary) => {
+            stack
+                .start_relay_from(binary.to_owned(), service, &extra)
+                .await?
+        }
+        None => stack.start_relay(service, &extra).await?,
+    };
     relay.wait_ready(RELAY_READY_WITHIN).await?;
     let t0 = Instant::now();
     let (address, pid) = (relay.http_address(), relay.pid());
@@ -153,7 +161,7 @@ pub(crate) async fn polling_drains(
             "polling round {round}/{ROUNDS}: (p) the relay in polling mode"
         ));
         let mode = Some(("FTGO_MODE".to_owned(), "polling".to_owned()));
-        let (drain, _, _) = relay_drain(stack, POLLING_SERVICE, rows, mode, false).await?;
+        let (drain, _, _) = relay_drain(stack, POLLING_SERVICE, rows, (mode, None), false).await?;
         progress(&format!("polling round {round}: (p) {}", drain.rate));
         drains.push(drain);
     }

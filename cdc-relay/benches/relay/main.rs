@@ -16,7 +16,9 @@
 //! before the backlog (round 1: `bench_recvlogical` and the relay's own slot, later
 //! rounds `bench_recvlogical_<n>` and `bench_relay_<n>`), so that a burst of unrelated
 //! load on a small machine spoils one round rather than the result: the ratio reported is
-//! the median of the rounds' ratios.
+//! the median of the rounds' ratios. With `FTGO_BENCH_COMPARE_RELAY` naming another
+//! relay executable, each round also times that build's drain as (c2), for a change's
+//! before and after side by side.
 //!
 //! Then it commits one message per transaction at a paced 1,000 transactions/s and reads
 //! the relay's commit-to-acknowledgement histogram ([`steady`]); then pgbench runs that
@@ -85,6 +87,12 @@ const STEADY_WRITERS: u64 = 8;
 /// (e.g. `TOKIO_WORKER_THREADS=1`), to try settings; the documented figures use none.
 const RELAY_ENV: &str = "FTGO_BENCH_RELAY_ENV";
 
+/// Optional path of another relay executable (say, main's build before a change) that
+/// drains the same backlog in each round as (c2), on a slot of its own, before (c) in
+/// even rounds and after it in odd ones: a change is measured side by side with what it
+/// replaces, on the same machine in the same minutes. The documented figures use none.
+const COMPARE_RELAY: &str = "FTGO_BENCH_COMPARE_RELAY";
+
 const MIB: f64 = 1024.0 * 1024.0;
 
 fn main() -> anyhow::Result<()> {
@@ -120,7 +128,11 @@ async fn run() -> anyhow::Result<()> {
     outbox::schema::migrate(&mut client, OutboxMode::LogTailing).await?;
     // Right after the migration, before any message: every slot sees the whole backlog.
     for round in 1..=ROUNDS {
-        for slot in std::iter::once(yardstick_slot(round)).chain(relay_slot(round)) {
+        let compared = compare_relay().map(|_| compare_slot(round));
+        for slot in std::iter::once(yardstick_slot(round))
+            .chain(relay_slot(round))
+            .chain(compared)
+        {
             create_slot(&client, &slot).await?;
         }
     }
@@ -197,9 +209,18 @@ async fn run() -> anyhow::Result<()> {
             relay_slot(round).unwrap_or_else(|| outbox::schema::slot_name(SERVICE))
         ));
         let slot = relay_slot(round).map(|slot| ("FTGO_RELAY__SLOT".to_owned(), slot));
-        let (c, address, pid) = drain::relay_drain(&mut stack, SERVICE, rows, slot, last).await?;
+        let compare_first = round % 2 == 0;
+        let mut c2 = None;
+        if compare_first {
+            c2 = compared_drain(&mut stack, round, rows).await?;
+        }
+        let (c, address, pid) =
+            drain::relay_drain(&mut stack, SERVICE, rows, (slot, None), last).await?;
         progress(&format!("round {round}: (c) {}", c.rate));
-        report.rounds.push(Round { a, b, c });
+        if !compare_first {
+            c2 = compared_drain(&mut stack, round, rows).await?;
+        }
+        report.rounds.push(Round { a, b, c, c2 });
         if last {
             relay = Some((address, pid));
         }
@@ -253,6 +274,36 @@ fn yardstick_slot(round: usize) -> String {
 /// The relay's slot in `round`: its default (the migration's) in round 1.
 fn relay_slot(round: usize) -> Option<String> {
     (round > 1).then(|| format!("bench_relay_{round}"))
+}
+
+/// The relay executable to compare with ([`COMPARE_RELAY`]), if one is named.
+fn compare_relay() -> Option<std::path::PathBuf> {
+    std::env::var_os(COMPARE_RELAY).map(std::path::PathBuf::from)
+}
+
+/// The compared relay's slot in `round`.
+fn compare_slot(round: usize) -> String {
+    format!("bench_compare_{round}")
+}
+
+/// (c2): the compared relay's drain in `round`, when [`COMPARE_RELAY`] names one.
+async fn compared_drain(
+    stack: &mut Stack,
+    round: usize,
+    rows: usize,
+) -> anyhow::Result<Option<drain::RelayDrain>> {
+    let Some(binary) = compare_relay() else {
+        return Ok(None);
+    };
+    progress(&format!(
+        "round {round}/{ROUNDS}: (c2) the relay at {} on slot {}",
+        binary.display(),
+        compare_slot(round)
+    ));
+    let slot = Some(("FTGO_RELAY__SLOT".to_owned(), compare_slot(round)));
+    let (c2, _, _) = drain::relay_drain(stack, SERVICE, rows, (slot, Some(&binary)), false).await?;
+    progress(&format!("round {round}: (c2) {}", c2.rate));
+    Ok(Some(c2))
 }
 
 /// `NAME=value` pairs, comma-separated, from the environment variable `name`.

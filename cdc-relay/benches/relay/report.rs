@@ -61,6 +61,8 @@ pub(crate) struct Round {
     pub(crate) a: Recvlogical,
     pub(crate) b: RawProduce,
     pub(crate) c: RelayDrain,
+    /// The compared relay's drain (`FTGO_BENCH_COMPARE_RELAY`), when one is named.
+    pub(crate) c2: Option<RelayDrain>,
 }
 
 impl Round {
@@ -232,6 +234,7 @@ impl Report {
                     .collect();
             let _ = writeln!(out, "        relay threads: {}", threads.join(", "));
         }
+        self.render_compared(&mut out);
         render_steady(&mut out, s);
         let l = &self.limit;
         let _ = writeln!(
@@ -246,6 +249,79 @@ impl Report {
         let _ = writeln!(out, "total bench time {:.0} s", self.total_seconds);
         let _ = writeln!(out, "```");
         out
+    }
+}
+
+impl Report {
+    /// (c) against (c2), the other relay build, when every round ran one: rates and the
+    /// relay's own CPU over the same backlog, side by side.
+    fn render_compared(&self, out: &mut String) {
+        let pairs: Vec<(&RelayDrain, &RelayDrain)> = self
+            .rounds
+            .iter()
+            .filter_map(|r| r.c2.as_ref().map(|c2| (&r.c, c2)))
+            .collect();
+        if pairs.is_empty() || pairs.len() != self.rounds.len() {
+            return;
+        }
+        let relay_cpu = |d: &RelayDrain| d.cpu.get("relay");
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "compared relay (c2), {} = {} (even rounds before (c), odd ones after)",
+            crate::COMPARE_RELAY,
+            crate::compare_relay().unwrap_or_default().display()
+        );
+        let table = RoundsTable { width: 40 };
+        table.header(out, pairs.len());
+        let rows: [(&str, Vec<f64>, usize); 4] = [
+            (
+                "(c) this build, rows/s",
+                pairs.iter().map(|p| p.0.rate.rows_per_second()).collect(),
+                0,
+            ),
+            (
+                "(c2) compared build, rows/s",
+                pairs.iter().map(|p| p.1.rate.rows_per_second()).collect(),
+                0,
+            ),
+            (
+                "(c) relay CPU s",
+                pairs.iter().map(|p| relay_cpu(p.0)).collect(),
+                2,
+            ),
+            (
+                "(c2) relay CPU s",
+                pairs.iter().map(|p| relay_cpu(p.1)).collect(),
+                2,
+            ),
+        ];
+        for (label, values, digits) in &rows {
+            table.row(out, label, values, *digits);
+        }
+        let rate = median(
+            &pairs
+                .iter()
+                .map(|p| p.0.rate.rows_per_second() / p.1.rate.rows_per_second())
+                .collect::<Vec<_>>(),
+        );
+        let cpu = median(
+            &pairs
+                .iter()
+                .map(|p| relay_cpu(p.0) / relay_cpu(p.1).max(f64::EPSILON))
+                .collect::<Vec<_>>(),
+        );
+        let rss = |d: &RelayDrain| d.max_rss_kib as f64 / 1024.0;
+        let _ = writeln!(
+            out,
+            "  (c)/(c2) drain ratio: {rate:.2}; relay CPU ratio: {cpu:.2} (medians of the \
+             rounds'); max RSS {:.1} vs {:.1} MiB",
+            pairs.iter().map(|p| rss(p.0)).fold(0.0, f64::max),
+            pairs.iter().map(|p| rss(p.1)).fold(0.0, f64::max)
+        );
+        for (n, (_, c2)) in pairs.iter().enumerate() {
+            let _ = writeln!(out, "  round {} (c2): {}; CPU {}", n + 1, c2.rate, c2.cpu);
+        }
     }
 }
 

@@ -47,6 +47,20 @@ impl AppProcess {
         extra_env: &[(&str, &str)],
     ) -> Result<Self> {
         let binary = crate::binaries::path(binary_name)?;
+        Self::start_from(binary_name, binary, db, kafka, dir, extra_env).await
+    }
+
+    /// [`AppProcess::start`] with the executable at `binary` rather than the workspace's
+    /// build of `binary_name`: another build of the same program (the relay benchmark
+    /// compares two side by side).
+    pub async fn start_from(
+        binary_name: &str,
+        binary: PathBuf,
+        db: &ServiceDatabase,
+        kafka: &KafkaTarget,
+        dir: &Path,
+        extra_env: &[(&str, &str)],
+    ) -> Result<Self> {
         let secret = dir.join(format!("{}.password", db.name));
         std::fs::write(&secret, &db.password).context(|| "write password file".into())?;
         std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600))

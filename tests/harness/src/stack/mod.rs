@@ -299,8 +299,20 @@ impl Stack {
         service: &str,
         extra_env: &[(&str, &str)],
     ) -> Result<&mut AppProcess> {
-        let relay = AppProcess::start(
+        let binary = crate::binaries::path("cdc-relay")?;
+        self.start_relay_from(binary, service, extra_env).await
+    }
+
+    /// [`Stack::start_relay`] running the relay executable at `binary` (another build).
+    pub async fn start_relay_from(
+        &mut self,
+        binary: std::path::PathBuf,
+        service: &str,
+        extra_env: &[(&str, &str)],
+    ) -> Result<&mut AppProcess> {
+        let relay = AppProcess::start_from(
             "cdc-relay",
+            binary,
             self.database(service),
             &self.kafka(),
             self.dir.path(),
