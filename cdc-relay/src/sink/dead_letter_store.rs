@@ -113,8 +113,7 @@ impl DeadLetterStore {
             .await;
         match row {
             Ok(row) => {
-                self.kept_origins()
-                    .insert(*origin, letter.reason.clone());
+                self.kept_origins().insert(*origin, letter.reason.clone());
                 Ok(row.get(0))
             }
             Err(e) => {
