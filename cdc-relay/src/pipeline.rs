@@ -89,6 +89,7 @@ pub(crate) async fn run<S: Sink>(
                     ReplicationEvent::Begin { commit_time_micros, .. } => {
                         let unix_micros = commit_time_micros + PG_EPOCH_MICROS;
                         open = Some((checkpoint.begin(unix_micros), unix_micros));
+                        metrics.commit_to_read.observe(seconds_since(unix_micros));
                     }
                     ReplicationEvent::XLogData { wal_start, data, .. } => {
                         match decode(data).map_err(|e| Error::Protocol(e.to_string()))? {
@@ -151,8 +152,7 @@ fn acknowledge(
         Ok(Delivered::DeadLettered) => metrics.dead_lettered.inc(),
         Err(retry) => return Err(metrics.delivery_failed(retry)),
     }
-    let waited = now_unix_micros().saturating_sub(commit_micros).max(0);
-    metrics.commit_to_ack.observe(waited as f64 / 1e6);
+    metrics.commit_to_ack.observe(seconds_since(commit_micros));
     Ok(checkpoint.acknowledged(seq))
 }
 
@@ -204,6 +204,11 @@ async fn drain<F>(
     }
     report_lag(client, checkpoint, context.metrics);
     tracing::info!(confirmed = %checkpoint.confirmed(), "stopped after confirming acknowledged messages");
+}
+
+/// Seconds from `unix_micros` until now (0 for a time ahead of this clock).
+fn seconds_since(unix_micros: i64) -> f64 {
+    now_unix_micros().saturating_sub(unix_micros).max(0) as f64 / 1e6
 }
 
 fn now_unix_micros() -> i64 {

@@ -118,6 +118,22 @@ async fn metrics_and_probes_describe_the_relay() {
         relay.metric("ftgo_relay_commit_to_ack_seconds_count").await,
         Some(20.0)
     );
+    // Once per transaction (5 of 4 messages), read before it was acknowledged.
+    assert_eq!(
+        relay
+            .metric("ftgo_relay_commit_to_read_seconds_count")
+            .await,
+        Some(5.0)
+    );
+    let (read, acked) = (
+        relay.metric("ftgo_relay_commit_to_read_seconds_sum").await,
+        relay.metric("ftgo_relay_commit_to_ack_seconds_sum").await,
+    );
+    assert!(
+        read.zip(acked)
+            .is_some_and(|(read, acked)| read * 4.0 <= acked),
+        "commit -> read {read:?} s (each of 5) is a share of commit -> ack {acked:?} s (each of 20)"
+    );
     let address = relay.http_address();
     assert_eq!(
         ftgo_harness::http::get(address, "/healthz")

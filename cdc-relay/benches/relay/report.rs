@@ -363,6 +363,13 @@ fn render_steady(out: &mut String, s: &Steady) {
     );
     let _ = writeln!(
         out,
+        "    of which commit -> the relay reading the transaction \
+         (ftgo_relay_commit_to_read_seconds: the commit's WAL flush, decoding, sending): \
+         p50 {:.1} ms, p99 {:.1} ms, mean {:.1} ms",
+        s.read_ms.0, s.read_ms.1, s.read_ms.2
+    );
+    let _ = writeln!(
+        out,
         "  relay max RSS {:.1} MiB ({} samples every 100 ms; {:.1} MiB when the phase \
          began); target <= {RSS_TARGET_MIB} MiB: {}",
         s.max_rss_kib as f64 / 1024.0,

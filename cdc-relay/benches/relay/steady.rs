@@ -22,6 +22,8 @@ const LIMIT_SECS: u64 = 15;
 
 /// The relay's commit -> acknowledgement histogram.
 const HISTOGRAM: &str = "ftgo_relay_commit_to_ack_seconds";
+/// Its share until the relay read the transaction (the commit's WAL flush included).
+const READ_HISTOGRAM: &str = "ftgo_relay_commit_to_read_seconds";
 
 /// What the steady phase measured.
 #[derive(Debug, Default)]
@@ -40,6 +42,8 @@ pub(crate) struct Steady {
     pub(crate) observed: f64,
     /// Bucket bounds around p99, in ms.
     pub(crate) p99_bucket: (f64, f64),
+    /// Commit -> the relay reading the transaction: p50, p99 and mean in ms, as above.
+    pub(crate) read_ms: (f64, f64, f64),
     pub(crate) max_rss_kib: u64,
     pub(crate) rss_at_start_kib: u64,
     pub(crate) rss_samples: usize,
@@ -63,6 +67,9 @@ pub(crate) async fn steady(
 
     let published_before = wait_published(address, published_before as f64).await?;
     let before = histogram(address).await.context("read the histogram")?;
+    let read_before = histogram_named(address, READ_HISTOGRAM)
+        .await
+        .context("read the read histogram")?;
 
     // RSS (and CPU) every 100 ms while the load runs.
     let meter = PhaseMeter::new(cpu, pid).every(Duration::from_millis(100));
@@ -76,6 +83,10 @@ pub(crate) async fn steady(
     drop(load.clients);
     let after = histogram(address).await.context("read the histogram")?;
     let delta = after.minus(&before);
+    let read = histogram_named(address, READ_HISTOGRAM)
+        .await
+        .context("read the read histogram")?
+        .minus(&read_before);
 
     let mut durations: Vec<Duration> = load.commits.iter().map(|c| c.transaction).collect();
     durations.sort_unstable();
@@ -90,6 +101,11 @@ pub(crate) async fn steady(
         p50_ms: delta.quantile(0.50).value * 1e3,
         p99_ms: p99.value * 1e3,
         p99_bucket: (p99.lower * 1e3, p99.upper * 1e3),
+        read_ms: (
+            read.quantile(0.50).value * 1e3,
+            read.quantile(0.99).value * 1e3,
+            read.mean() * 1e3,
+        ),
         mean_ms: delta.mean() * 1e3,
         observed: delta.count,
         max_rss_kib: rss.max_kib,
@@ -164,6 +180,11 @@ pub(crate) async fn postgres_limit(
 
 /// The relay's commit -> acknowledgement histogram now.
 async fn histogram(address: SocketAddr) -> Option<Histogram> {
+    histogram_named(address, HISTOGRAM).await
+}
+
+/// The relay's histogram `name` now.
+async fn histogram_named(address: SocketAddr, name: &str) -> Option<Histogram> {
     let (_, body) = http::get(address, "/metrics").await?;
-    Histogram::parse(&body, HISTOGRAM)
+    Histogram::parse(&body, name)
 }

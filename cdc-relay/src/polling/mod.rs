@@ -210,6 +210,8 @@ impl<'a> Poller<'a> {
             let sequence: i64 = row.get(0);
             let origin = Origin::Sequence(sequence);
             let created_millis: i64 = row.get(2);
+            let waited_millis = (now_millis() - created_millis).max(0);
+            metrics.commit_to_read.observe(waited_millis as f64 / 1e3);
             let delivery = match self.to_values(row.get(3)) {
                 Ok((relation, values)) => match to_record(&relation, &values, created_millis) {
                     Ok(record) => sink.publish(record, origin).await,
