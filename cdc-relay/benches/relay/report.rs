@@ -370,6 +370,11 @@ fn render_steady(out: &mut String, s: &Steady) {
     );
     let _ = writeln!(
         out,
+        "    the broker's GC pauses meanwhile (its -Xlog:gc): {}",
+        s.broker_gc
+    );
+    let _ = writeln!(
+        out,
         "  relay max RSS {:.1} MiB ({} samples every 100 ms; {:.1} MiB when the phase \
          began); target <= {RSS_TARGET_MIB} MiB: {}",
         s.max_rss_kib as f64 / 1024.0,

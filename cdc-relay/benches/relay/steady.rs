@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use ftgo_harness::measure::{CpuUse, Histogram, PhaseMeter, percentile, rss_kib};
+use ftgo_harness::measure::{CpuUse, GcLog, GcPauses, Histogram, PhaseMeter, percentile, rss_kib};
 use ftgo_harness::pgbench::{self, PgbenchRun};
 use ftgo_harness::{ServiceDatabase, Stack, http};
 use outbox::OutboxMode;
@@ -44,6 +44,8 @@ pub(crate) struct Steady {
     pub(crate) p99_bucket: (f64, f64),
     /// Commit -> the relay reading the transaction: p50, p99 and mean in ms, as above.
     pub(crate) read_ms: (f64, f64, f64),
+    /// The broker's GC pauses while the load ran.
+    pub(crate) broker_gc: GcPauses,
     pub(crate) max_rss_kib: u64,
     pub(crate) rss_at_start_kib: u64,
     pub(crate) rss_samples: usize,
@@ -71,6 +73,7 @@ pub(crate) async fn steady(
         .await
         .context("read the read histogram")?;
 
+    let gc = stack.broker.gc_log_path().map(|path| GcLog::mark(&path));
     // RSS (and CPU) every 100 ms while the load runs.
     let meter = PhaseMeter::new(cpu, pid).every(Duration::from_millis(100));
     let layout = Layout::Ftgo(OutboxMode::LogTailing);
@@ -80,6 +83,7 @@ pub(crate) async fn steady(
     // Wait for the relay to acknowledge the last of them.
     wait_published(address, published_before + total as f64).await?;
     let (cpu, rss) = meter.finish().await?;
+    let broker_gc = gc.map(|gc| gc.pauses()).unwrap_or_default();
     drop(load.clients);
     let after = histogram(address).await.context("read the histogram")?;
     let delta = after.minus(&before);
@@ -106,6 +110,7 @@ pub(crate) async fn steady(
             read.quantile(0.99).value * 1e3,
             read.mean() * 1e3,
         ),
+        broker_gc,
         mean_ms: delta.mean() * 1e3,
         observed: delta.count,
         max_rss_kib: rss.max_kib,

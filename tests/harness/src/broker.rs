@@ -83,9 +83,10 @@ impl Broker {
             let log4j = dir.join("log4j2.yaml");
             std::fs::write(&log4j, LOG4J2).context(|| "write log4j2.yaml".into())?;
             let libs = libs.clone();
+            let gc = gc_log(&log);
             let process = ManagedProcess::spawn(
                 "broker",
-                move || kafka_command(&libs, &config, &log4j),
+                move || kafka_command(&libs, &config, &log4j, &gc),
                 &log,
                 Signal::SIGTERM,
             )?;
@@ -152,6 +153,13 @@ impl Broker {
     /// The broker's log (None for a shared broker).
     pub fn log_path(&self) -> Option<&Path> {
         self.own.as_ref().map(|own| own.log.as_path())
+    }
+
+    /// The JVM's garbage-collection log, `broker-gc.log` next to the broker's log (None
+    /// for a shared broker): a benchmark reads the pauses that fell in a phase from it
+    /// ([`crate::measure::GcLog`]).
+    pub fn gc_log_path(&self) -> Option<PathBuf> {
+        self.log_path().map(gc_log)
     }
 
     /// Creates a topic with replication factor 1 (topics are not auto-created).
@@ -229,12 +237,26 @@ fn answers_metadata(bootstrap: &str) -> bool {
         .is_ok_and(|m| !m.brokers().is_empty())
 }
 
-/// The JVM flags: a small heap, the serial collector (two cores, one broker) and Log4j 2
-/// configured by the stack's file.
-fn kafka_command(libs: &Path, config: &Path, log4j: &Path) -> Command {
+/// The GC log of the broker logging to `log`.
+fn gc_log(log: &Path) -> PathBuf {
+    log.with_file_name("broker-gc.log")
+}
+
+/// The JVM flags: a small heap; G1 with a 10 ms pause goal (Kafka's own launcher uses
+/// G1 at 20 ms), because the serial collector's young pauses, 8 ms at the median and up
+/// to 39 ms on two busy cores, were most of the relay's commit -> ack p99 at 1,000
+/// transactions/s (G1: 5 ms, at most 29 ms; docs/benchmarks.md, 2026-12-08); every
+/// pause logged to `gc_log`; Log4j 2 configured by the stack's file.
+fn kafka_command(libs: &Path, config: &Path, log4j: &Path, gc_log: &Path) -> Command {
     let mut command = Command::new(java::java_bin());
     command
-        .args(["-Xms128m", "-Xmx512m", "-XX:+UseSerialGC"])
+        .args([
+            "-Xms128m",
+            "-Xmx512m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=10",
+        ])
+        .arg(format!("-Xlog:gc:file={}:uptime", gc_log.display()))
         .arg(format!("-Dlog4j2.configurationFile={}", log4j.display()))
         .arg("-Djava.awt.headless=true")
         .arg("-cp")

@@ -9,6 +9,7 @@
 use std::future::Future;
 
 mod cpu;
+mod gc;
 mod memory;
 mod percentiles;
 mod processes;
@@ -16,6 +17,7 @@ mod report;
 mod sampling;
 
 pub use cpu::{CpuSources, CpuTracker, MachineTicks, ThreadTicks, clock_ticks, ticks, wait_quiet};
+pub use gc::{GcLog, GcPauses};
 pub use memory::{RssPeak, peak_rss_kib, rss_kib};
 pub use percentiles::{Histogram, Quantile, median, percentile};
 pub use processes::{Stat, children_of, cmdline, pids};
