@@ -243,10 +243,12 @@ fn gc_log(log: &Path) -> PathBuf {
 }
 
 /// The JVM flags: a small heap; G1 with a 10 ms pause goal (Kafka's own launcher uses
-/// G1 at 20 ms), because the serial collector's young pauses, 8 ms at the median and up
-/// to 39 ms on two busy cores, were most of the relay's commit -> ack p99 at 1,000
-/// transactions/s (G1: 5 ms, at most 29 ms; docs/benchmarks.md, 2026-12-08); every
-/// pause logged to `gc_log`; Log4j 2 configured by the stack's file.
+/// G1 at 20 ms) rather than the serial collector, whose young pauses (every ~3 s under
+/// load, 8 ms at the median, up to 39 ms on two busy cores) held every produce request
+/// they hit: the relay's commit -> ack p99 at 1,000 transactions/s went 27.3 -> 16.3 ms
+/// with G1 (docs/benchmarks.md, 2026-12-08); every pause logged to `gc_log`, which the
+/// relay benchmark sets against its latency phases; Log4j 2 configured by the stack's
+/// file.
 fn kafka_command(libs: &Path, config: &Path, log4j: &Path, gc_log: &Path) -> Command {
     let mut command = Command::new(java::java_bin());
     command
