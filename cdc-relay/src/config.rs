@@ -246,7 +246,11 @@ pub struct RelayOptions {
     pub max_in_flight: usize,
     /// Most bytes (topic, key, headers, payload) of the records awaiting a broker
     /// acknowledgement; reading the WAL pauses beyond it. With `max_in_flight` it bounds
-    /// the relay's memory whatever the payload sizes.
+    /// the relay's memory whatever the payload sizes. 2 MiB: side by side over the same
+    /// backlog, 4 MiB let 8,400 records in flight and the relay peak at 50.5 MiB resident
+    /// (over its 48 MiB budget) for no faster a drain (2 MiB: 40.0 MiB, 1.04 times the
+    /// rate; docs/benchmarks.md, 2026-12-08). A few thousand records in flight cover the
+    /// broker's acknowledgement time at the WAL sender's rate.
     pub max_in_flight_bytes: usize,
     /// Longest wait between reconnection attempts, in ms.
     pub max_backoff_ms: u64,
@@ -267,7 +271,7 @@ impl Default for RelayOptions {
             status_interval_ms: 1_000,
             linger_ms: 1,
             max_in_flight: 20_000,
-            max_in_flight_bytes: 4 * 1024 * 1024,
+            max_in_flight_bytes: 2 * 1024 * 1024,
             max_backoff_ms: 10_000,
             accept_slot_loss: false,
         }
