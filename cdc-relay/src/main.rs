@@ -5,10 +5,10 @@ use cdc_relay::{Relay, RelaySettings};
 use runtime::config::ConfigSource;
 
 /// The relay allocates with mimalloc rather than glibc's malloc: it allocates each record
-/// on its reading thread and frees it on tokio's and librdkafka's, and glibc's
-/// per-thread arenas made malloc and free a third of the reading thread's CPU while
-/// draining (perf). The services keep glibc's: mimalloc raised their idle RSS from
-/// 16–19 to 28–30 MiB, over their 20 MiB budget (docs/benchmarks.md, 2026-12-08).
+/// on its reading thread and much of it is freed on other threads (librdkafka's), and
+/// glibc's per-thread arenas made malloc and free a third of the reading thread's CPU
+/// while draining (perf). The services keep glibc's: mimalloc raised their idle RSS from
+/// 16–19 to 27.5–31.9 MiB, over their 20 MiB budget (docs/benchmarks.md, 2026-12-08).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
