@@ -50,7 +50,8 @@ pub(crate) async fn relay_drain(
     stack: &mut Stack,
     service: &str,
     rows: usize,
-    (setting, binary): (Option<(String, String)>, Option<&Path>),
+    setting: Option<(String, String)>,
+    binary: Option<&Path>,
     keep: bool,
 ) -> anyhow::Result<(RelayDrain, SocketAddr, u32)> {
     let (postmaster, broker) = (stack.postgres.pid(), stack.broker.pid());
@@ -161,7 +162,7 @@ pub(crate) async fn polling_drains(
             "polling round {round}/{ROUNDS}: (p) the relay in polling mode"
         ));
         let mode = Some(("FTGO_MODE".to_owned(), "polling".to_owned()));
-        let (drain, _, _) = relay_drain(stack, POLLING_SERVICE, rows, (mode, None), false).await?;
+        let (drain, _, _) = relay_drain(stack, POLLING_SERVICE, rows, mode, None, false).await?;
         progress(&format!("polling round {round}: (p) {}", drain.rate));
         drains.push(drain);
     }

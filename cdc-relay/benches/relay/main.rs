@@ -215,7 +215,7 @@ async fn run() -> anyhow::Result<()> {
             c2 = compared_drain(&mut stack, round, rows).await?;
         }
         let (c, address, pid) =
-            drain::relay_drain(&mut stack, SERVICE, rows, (slot, None), last).await?;
+            drain::relay_drain(&mut stack, SERVICE, rows, slot, None, last).await?;
         progress(&format!("round {round}: (c) {}", c.rate));
         if !compare_first {
             c2 = compared_drain(&mut stack, round, rows).await?;
@@ -301,7 +301,7 @@ async fn compared_drain(
         compare_slot(round)
     ));
     let slot = Some(("FTGO_RELAY__SLOT".to_owned(), compare_slot(round)));
-    let (c2, _, _) = drain::relay_drain(stack, SERVICE, rows, (slot, Some(&binary)), false).await?;
+    let (c2, _, _) = drain::relay_drain(stack, SERVICE, rows, slot, Some(&binary), false).await?;
     progress(&format!("round {round}: (c2) {}", c2.rate));
     Ok(Some(c2))
 }

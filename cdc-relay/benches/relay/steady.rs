@@ -68,10 +68,7 @@ pub(crate) async fn steady(
         .start();
 
     let published_before = wait_published(address, published_before as f64).await?;
-    let before = histogram(address).await.context("read the histogram")?;
-    let read_before = histogram_named(address, READ_HISTOGRAM)
-        .await
-        .context("read the read histogram")?;
+    let (before, read_before) = histograms(address).await.context("read the histograms")?;
 
     let gc = stack.broker.gc_log_path().map(|path| GcLog::mark(&path));
     // RSS (and CPU) every 100 ms while the load runs.
@@ -85,12 +82,9 @@ pub(crate) async fn steady(
     let (cpu, rss) = meter.finish().await?;
     let broker_gc = gc.map(|gc| gc.pauses()).unwrap_or_default();
     drop(load.clients);
-    let after = histogram(address).await.context("read the histogram")?;
+    let (after, read_after) = histograms(address).await.context("read the histograms")?;
     let delta = after.minus(&before);
-    let read = histogram_named(address, READ_HISTOGRAM)
-        .await
-        .context("read the read histogram")?
-        .minus(&read_before);
+    let read = read_after.minus(&read_before);
 
     let mut durations: Vec<Duration> = load.commits.iter().map(|c| c.transaction).collect();
     durations.sort_unstable();
@@ -183,13 +177,12 @@ pub(crate) async fn postgres_limit(
     })
 }
 
-/// The relay's commit -> acknowledgement histogram now.
-async fn histogram(address: SocketAddr) -> Option<Histogram> {
-    histogram_named(address, HISTOGRAM).await
-}
-
-/// The relay's histogram `name` now.
-async fn histogram_named(address: SocketAddr, name: &str) -> Option<Histogram> {
+/// The relay's commit -> acknowledgement and commit -> read histograms now, from one
+/// `/metrics` body.
+async fn histograms(address: SocketAddr) -> Option<(Histogram, Histogram)> {
     let (_, body) = http::get(address, "/metrics").await?;
-    Histogram::parse(&body, name)
+    Some((
+        Histogram::parse(&body, HISTOGRAM)?,
+        Histogram::parse(&body, READ_HISTOGRAM)?,
+    ))
 }
